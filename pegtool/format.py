@@ -1,0 +1,148 @@
+"""Stage: front door — :class:`ChatFormat` ties the pipeline together.
+
+template (load, render) -> analysis (dialect record) -> ONE chat grammar per request (IR) ->
+parser (partial-input, streaming) and GBNF (lazy triggers, preserved tokens) for llama.cpp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pegtool.grammar.ir import Grammar, Trigger, walk
+from pegtool.parser.chat import ChatParser
+from pegtool.template import Renderer, TemplateSource, load_template, normalize_tools
+
+
+def _has_trigger(grammar: Grammar) -> bool:
+    return any(isinstance(n, Trigger) for _, rule in grammar.rules for n in walk(rule))
+
+
+def _strip_bos(prompt: str, bos: str) -> str:
+    return prompt[len(bos) :] if bos and prompt.startswith(bos) else prompt
+
+
+@dataclass
+class Prepared:
+    """Everything one request needs: the prompt, the parser and the constraint grammar."""
+
+    prompt: str
+    generation_prompt: str
+    grammar_ir: Grammar
+    parser: ChatParser
+    tool_choice: Any
+    preserved_tokens: list[str]
+    bos_token: str = ""
+    _gbnf: dict[bool, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def grammar_lazy(self) -> bool:
+        """True when the model is free until a trigger (tool_choice auto with tools)."""
+        return self.tool_choice == "auto" and _has_trigger(self.grammar_ir) and bool(self.grammar_triggers)
+
+    @cached_property
+    def grammar_triggers(self) -> list[dict[str, Any]]:
+        from pegtool.gbnf.triggers import triggers_for
+
+        return [t.to_json() for t in triggers_for(self.grammar_ir)]
+
+    @cached_property
+    def grammar(self) -> str | None:
+        """The GBNF to hand to llama.cpp (lazy form when :attr:`grammar_lazy`); None when unconstrained."""
+        from pegtool.gbnf.emit import to_gbnf
+
+        if self.tool_choice == "none" and not _has_trigger(self.grammar_ir):
+            return None
+        if self.tool_choice == "auto" and not _has_trigger(self.grammar_ir):
+            return None
+        return to_gbnf(self.grammar_ir, lazy=self.grammar_lazy)
+
+    def to_llama_server(self, *, thinking_forced_open: bool = False) -> dict[str, Any]:
+        """The fields of a llama-server ``/completion`` body."""
+        body: dict[str, Any] = {"prompt": _strip_bos(self.prompt, self.bos_token)}
+        if self.grammar is not None:
+            body["grammar"] = self.grammar
+            if self.grammar_lazy:
+                body["grammar_lazy"] = True
+                body["grammar_triggers"] = self.grammar_triggers
+        if self.preserved_tokens:
+            body["preserved_tokens"] = list(self.preserved_tokens)
+        body["generation_prompt"] = self.generation_prompt
+        if thinking_forced_open:
+            body.pop("generation_prompt")
+            body["thinking_forced_open"] = self.generation_prompt.rstrip().endswith(
+                tuple(t for t in self.preserved_tokens if "think" in t.lower())
+            ) if self.preserved_tokens else False
+        return body
+
+
+class ChatFormat:
+    """A model's chat dialect, worked out from its chat template."""
+
+    def __init__(self, source: TemplateSource) -> None:
+        self.source = source
+        self.renderer = Renderer(source)
+
+    @classmethod
+    def from_template(cls, source: str, bos_token: str = "", eos_token: str = "", name: str = "<string>") -> ChatFormat:
+        return cls(TemplateSource(text=source, name=name, bos_token=bos_token, eos_token=eos_token))
+
+    @classmethod
+    def load(cls, path: str | Path, variant: str | None = None) -> ChatFormat:
+        return cls(load_template(path, variant=variant))
+
+    @cached_property
+    def analysis(self) -> Any:
+        from pegtool.analysis import analyze
+
+        return analyze(self.source)
+
+    def render(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, **kw: Any) -> str:
+        return self.renderer.render(messages, tools=tools, **kw)
+
+    def _generation_prompt(self, messages: list[dict[str, Any]], tools: Any, prompt: str, kw: dict[str, Any]) -> str:
+        try:
+            bare = self.render(messages, tools, add_generation_prompt=False, **kw)
+        except Exception:  # noqa: BLE001 - a template may refuse; the prompt itself rendered
+            return ""
+        return prompt[len(bare) :] if prompt.startswith(bare) else ""
+
+    def prepare(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        tool_choice: Any = "auto",
+        parallel_tool_calls: bool = True,
+        enable_thinking: bool | None = None,
+        reasoning_format: str = "auto",
+        add_generation_prompt: bool = True,
+        response_format: dict[str, Any] | None = None,
+        reasoning_field: str = "reasoning_content",
+        **template_kwargs: Any,
+    ) -> Prepared:
+        """Render the prompt and build the one chat grammar for this request."""
+        from pegtool.grammar.chat import build_chat_grammar
+
+        envelopes = normalize_tools(tools) if tools else []
+        kw = dict(template_kwargs)
+        if enable_thinking is not None:
+            kw["enable_thinking"] = enable_thinking
+        prompt = self.render(messages, envelopes or None, add_generation_prompt=add_generation_prompt, **kw)
+        gen = self._generation_prompt(messages, envelopes or None, prompt, kw) if add_generation_prompt else ""
+        grammar = build_chat_grammar(
+            self.analysis,
+            envelopes,
+            tool_choice=tool_choice if envelopes else "none",
+            parallel_tool_calls=parallel_tool_calls,
+            reasoning_format=reasoning_format,
+            enable_thinking=enable_thinking,
+            response_format=response_format,
+            generation_prompt=gen,
+        )
+        preserved = list(getattr(self.analysis, "preserved_tokens", ()) or ())
+        parser = ChatParser(grammar, reasoning_field=reasoning_field)
+        choice = tool_choice if envelopes else "none"
+        return Prepared(prompt, gen, grammar, parser, choice, preserved, self.source.bos_token)

@@ -1,0 +1,231 @@
+"""Stage 1 (template): the sandboxed, HF-compatible jinja2 environment and its resource limits.
+
+Hugging Face renders chat templates with ``ImmutableSandboxedEnvironment(trim_blocks=True,
+lstrip_blocks=True, extensions=[loopcontrols, <generation-tag>])`` plus ``tojson``,
+``raise_exception`` and ``strftime_now``. Real templates need list mutation (Kimi K2 calls
+``list.append``), so this module uses the mutable :class:`~jinja2.sandbox.SandboxedEnvironment`,
+which still blocks Python internals (``__class__``, ``__globals__``, ``str.format`` escapes, ...).
+
+Time and size are bounded *cooperatively*: while a render runs, every sandboxed call, attribute
+and item access, intercepted operator (``*``, ``**``, ``+``), filter call, every 256 iterations of
+every ``{% for %}`` loop and every output chunk checks a per-thread deadline and size budget.
+No signals or threads are involved, so rendering works from any thread. Deep recursion is
+caught as :class:`RecursionError`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+import jinja2
+from jinja2 import nodes
+from jinja2.ext import Extension, loopcontrols
+from jinja2.sandbox import SandboxedEnvironment
+
+from pegtool.errors import TemplateError
+
+TEMPLATE_FILENAME = "<template>"
+_GUARD_FILTER = "_pegtool_loop_guard"
+_SIZED = (str, list, tuple)
+
+
+class TemplateRaised(TemplateError):
+    """The template itself called ``raise_exception(message)``; ``template_message`` holds it."""
+
+    def __init__(self, template_message: str, *, source: str | None = None) -> None:
+        super().__init__(f"template raised: {template_message}", source=source)
+        self.template_message = template_message
+
+
+class RenderTimeout(TemplateError):
+    """A render ran past its time limit."""
+
+
+class RenderLimitError(TemplateError):
+    """A render exceeded its output-size (or recursion/operand size) bound."""
+
+
+class _Limits(threading.local):
+    """Per-thread render budget; inactive (no checks) outside :func:`limits`."""
+
+    deadline: float | None = None
+    max_size: int = 0
+    now: datetime | None = None
+
+
+_LIMITS = _Limits()
+
+
+def check_budget() -> None:
+    """Raise :class:`RenderTimeout` when the current render is past its deadline."""
+    deadline = _LIMITS.deadline
+    if deadline is not None and time.monotonic() > deadline:
+        raise RenderTimeout("render exceeded its time limit")
+
+
+def _check_size(value: Any) -> Any:
+    limit = _LIMITS.max_size
+    if limit and isinstance(value, _SIZED) and len(value) > limit:
+        raise RenderLimitError(f"intermediate value of {len(value)} items exceeds the size bound {limit}")
+    return value
+
+
+def _check_int_args(args: Iterable[Any]) -> None:
+    limit = _LIMITS.max_size
+    if limit and any(isinstance(a, int) and a > limit for a in args):
+        raise RenderLimitError(f"numeric argument exceeds the size bound {limit}")
+
+
+class limits:  # noqa: N801 - used as a context manager, reads like a function
+    """Context manager activating a time and size budget for renders on this thread."""
+
+    def __init__(self, timeout_s: float, max_size: int, now: datetime | None = None) -> None:
+        self._timeout_s, self._max_size, self._now = timeout_s, max_size, now
+
+    def __enter__(self) -> None:
+        self._saved = (_LIMITS.deadline, _LIMITS.max_size, _LIMITS.now)
+        _LIMITS.deadline = time.monotonic() + self._timeout_s
+        _LIMITS.max_size, _LIMITS.now = self._max_size, self._now
+
+    def __exit__(self, *exc: object) -> None:
+        _LIMITS.deadline, _LIMITS.max_size, _LIMITS.now = self._saved
+
+
+def _loop_guard(iterable: Any) -> Iterator[Any]:
+    """Iterate ``iterable`` unchanged, checking the budget every 256 items."""
+    for i, item in enumerate(iterable):
+        if not i & 255:
+            check_budget()
+        yield item
+
+
+class GenerationTagExtension(Extension):
+    """Accepts ``{% generation %}...{% endgeneration %}`` (HF's assistant mask) and renders the body."""
+
+    tags = {"generation"}
+
+    def parse(self, parser: Any) -> list[nodes.Node]:
+        next(parser.stream)
+        return list(parser.parse_statements(("name:endgeneration",), drop_needle=True))
+
+
+def tojson(value: Any, ensure_ascii: bool = False, indent: int | str | None = None,
+           separators: tuple[str, str] | None = None, sort_keys: bool = False) -> str:
+    """HF's ``tojson``: plain :func:`json.dumps` (no HTML escaping) with its keyword arguments.
+
+    One leniency over HF: an iterator (``tools | map(attribute='function')``) dumps as a list, as
+    llama.cpp's template engine does.
+    """
+    return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators,
+                      sort_keys=sort_keys, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Iterator) and not isinstance(value, jinja2.Undefined):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def from_json(text: str) -> Any:
+    """Filter ``from_json`` (DeepSeek V3.2/V4 templates): parse a JSON string."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise TemplateError(f"from_json: not JSON: {exc}") from None
+
+
+def raise_exception(message: Any) -> None:
+    """Template global: abort rendering with the template's own message."""
+    raise TemplateRaised(str(message))
+
+
+def strftime_now(fmt: str) -> str:
+    """Template global: the current (or the render's fixed) time formatted with ``fmt``."""
+    return (_LIMITS.now or datetime.now()).strftime(fmt)
+
+
+def _guard_filter(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        check_budget()
+        _check_int_args(list(args[1:]) + list(kwargs.values()))
+        return _check_size(func(*args, **kwargs))
+
+    return guarded
+
+
+class PegtoolSandbox(SandboxedEnvironment):
+    """Mutable sandbox with budget checks on every hook the sandbox offers."""
+
+    intercepted_binops = frozenset({"*", "**", "+"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        check_budget()
+        if operator == "**" and isinstance(right, int) and right > 64 and left not in (0, 1, -1):
+            raise RenderLimitError("exponent too large")
+        if operator == "*":
+            _check_repeat(left, right)
+        return _check_size(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        check_budget()
+        if isinstance(getattr(__obj, "__self__", None), str):
+            _check_int_args(list(args) + list(kwargs.values()))
+        return _check_size(super().call(__context, __obj, *args, **kwargs))
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        check_budget()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        check_budget()
+        return super().getitem(obj, argument)
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Filter(loop.iter, _GUARD_FILTER, [], [], None, None, lineno=loop.lineno)
+        return tree
+
+
+def _check_repeat(left: Any, right: Any) -> None:
+    seq, count = (left, right) if isinstance(right, int) else (right, left)
+    limit = _LIMITS.max_size
+    if limit and isinstance(seq, _SIZED) and isinstance(count, int) and len(seq) * count > limit:
+        raise RenderLimitError(f"repetition of {len(seq)} x {count} exceeds the size bound {limit}")
+
+
+def make_environment() -> PegtoolSandbox:
+    """The HF-compatible environment: trim/lstrip blocks, loop controls, generation tag, HF globals."""
+    env = PegtoolSandbox(trim_blocks=True, lstrip_blocks=True,
+                         extensions=[loopcontrols, GenerationTagExtension])
+    env.filters = {name: _guard_filter(f) for name, f in env.filters.items()}
+    env.filters["tojson"] = _guard_filter(tojson)
+    env.filters["from_json"] = _guard_filter(from_json)
+    env.filters[_GUARD_FILTER] = _loop_guard
+    env.globals.pop("lipsum", None)
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = strftime_now
+    return env
+
+
+ENVIRONMENT = make_environment()
+
+
+@functools.lru_cache(maxsize=512)
+def _compile(text: str) -> jinja2.Template:
+    return ENVIRONMENT.from_string(text)
+
+
+def compile_template(text: str, name: str = TEMPLATE_FILENAME) -> jinja2.Template:
+    """Compile template text once (cached by text); syntax errors name ``name`` and the line."""
+    try:
+        return _compile(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error: {exc.message}", source=name, line=exc.lineno) from None
