@@ -175,7 +175,7 @@ class Json(_Ops):
 
 @dataclass(frozen=True, slots=True)
 class JsonSchema(_Ops):
-    """A JSON value valid under a JSON Schema; ``schema`` is canonical JSON text (sorted keys)."""
+    """A JSON value valid under a JSON Schema; ``schema`` is its compact JSON text (key order kept)."""
 
     schema: str
 
@@ -308,8 +308,12 @@ def walk(node: Node) -> Iterator[Node]:
 
 
 def canonical_schema(schema: Any) -> str:
-    """The canonical JSON text of a schema, as stored in ``JsonSchema``/``SchemaText``."""
-    return json.dumps(schema, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """The JSON text of a schema, as stored in ``JsonSchema``/``SchemaText``.
+
+    Keys keep their order (``properties`` order is the order models write arguments in), so the
+    text is deterministic for a given schema object without sorting.
+    """
+    return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
 
 
 # --- stable JSON serialisation -------------------------------------------------------------

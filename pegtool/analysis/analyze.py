@@ -1,0 +1,97 @@
+"""Stage: analysis — the entry point: render canaries, diff, record an :class:`Analysis`."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from pegtool.analysis import probe as P
+from pegtool.analysis.diff import markers_in
+from pegtool.analysis.overrides import apply_overrides
+from pegtool.analysis.reasoning import analyze_content, analyze_reasoning
+from pegtool.analysis.record import Analysis, Capabilities, ReasoningMode, ToolFormat, Tools
+from pegtool.analysis.tools import analyze_tools
+from pegtool.template import TemplateSource
+
+_CACHE: dict[tuple[str, str, str], Analysis] = {}
+_LOCK = threading.Lock()
+
+
+def analyze(source: TemplateSource) -> Analysis:
+    """The analysis of ``source`` (cached per template text, bos and eos token)."""
+    key = (source.text, source.bos_token, source.eos_token)
+    with _LOCK:
+        cached = _CACHE.get(key)
+    if cached is None:
+        cached = _analyze(source)
+        with _LOCK:
+            _CACHE[key] = cached
+    return replace(cached, name=source.name)
+
+
+def _analyze(source: TemplateSource) -> Analysis:
+    pr = P.Prober(source)
+    shows_calls = pr.choose_style()
+    tools, notes = analyze_tools(pr) if shows_calls else (Tools(), [])
+    reasoning = analyze_reasoning(pr, tools.format is not ToolFormat.NONE)
+    content, eot = analyze_content(pr, reasoning)
+    a = Analysis(
+        name=source.name,
+        generation_prompt=pr.generation_prompt("generation_prompt") or "",
+        generation_prompt_thinking=pr.generation_prompt("thinking_on", enable_thinking=True) or "",
+        generation_prompt_no_thinking=pr.generation_prompt("thinking_off", enable_thinking=False) or "",
+        end_of_turn=eot,
+        reasoning=reasoning,
+        content=content,
+        tools=_strip_eot(tools, eot),
+        canary=pr.style,
+        notes=tuple(notes),
+    )
+    a = replace(a, capabilities=_capabilities(pr, a))
+    a = apply_overrides(a)
+    return _finish(a, source, pr)
+
+
+def _strip_eot(tools: Tools, eot: tuple[str, ...]) -> Tools:
+    for marker in eot:
+        end = tools.section_end.rstrip()
+        if marker and end.endswith(marker):
+            return replace(tools, section_end=end[: len(end) - len(marker)])
+        end = tools.call_end.rstrip()
+        if marker and not tools.section_end.strip() and end.endswith(marker):
+            return replace(tools, call_end=end[: len(end) - len(marker)])
+    return tools
+
+
+def _capabilities(pr: P.Prober, a: Analysis) -> Capabilities:
+    with_tools = pr.render("capabilities.tools", pr.messages()) or ""
+    system = pr.render("capabilities.system", pr.messages(system=True), tools=False) or ""
+    return Capabilities(
+        system_role="SYSTEM_CANARY_s3" in system,
+        tools=P.ALPHA in with_tools,
+        tool_calls=a.tools.format is not ToolFormat.NONE,
+        reasoning_content=a.reasoning.mode is not ReasoningMode.NONE and "reasoning" not in a.overrides,
+        parallel_tool_calls=a.tools.parallel,
+    )
+
+
+def _finish(a: Analysis, source: TemplateSource, pr: P.Prober) -> Analysis:
+    preserved = preserved_tokens(a)
+    special = tuple(t for t in preserved if t in source.special_tokens)
+    errors = tuple(dict.fromkeys(pr.errors))
+    return replace(a, preserved_tokens=preserved, special_tokens=special, probe_errors=errors)
+
+
+def preserved_tokens(a: Analysis) -> tuple[str, ...]:
+    """Every marker the parser needs, in a stable order."""
+    t = a.tools
+    texts = [a.reasoning.start, a.reasoning.end, a.content.start, a.content.end, *a.end_of_turn,
+             t.section_start, t.call_start, t.name_suffix, t.call_end, t.section_end, t.call_separator]
+    if t.tagged is not None:
+        texts += [t.tagged.arg_prefix, t.tagged.arg_mid, t.tagged.arg_mid_json, t.tagged.arg_suffix]
+    out: list[str] = []
+    for text in texts:
+        for m in markers_in(text):
+            if m not in out:
+                out.append(m)
+    return tuple(out)

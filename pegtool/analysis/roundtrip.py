@@ -1,0 +1,194 @@
+"""Stage: analysis — self-verification: render assistant messages, parse them back, compare.
+
+For each scenario the template renders an assistant message; the text the model would have
+generated (the render minus the prompt with the generation prompt, minus the end-of-turn marker)
+is parsed with the chat grammar and the content, reasoning and calls are compared (arguments as
+parsed JSON, content and reasoning with surrounding white space ignored).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pegtool.analysis import probe as P
+from pegtool.analysis.analyze import analyze
+from pegtool.analysis.diff import marker_safe_prefix
+from pegtool.analysis.record import Analysis, ReasoningMode, ToolFormat
+from pegtool.errors import PegtoolError
+from pegtool.template import Renderer, TemplateSource, load_template
+
+FIXTURE_TOOLS = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "tools.json"
+
+
+def _call(name: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return name, args
+
+
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "content": {"content": "Hello there, how can I help?"},
+    "reasoning_content": {"reasoning": "The user greets me.\nI greet back.", "content": "Hi! Nice to meet you."},
+    "one_call": {"calls": [_call("get_weather", {"location": "Paris", "unit": "celsius"})]},
+    "two_calls": {"calls": [_call("get_weather", {"location": "Paris"}),
+                            _call("search", {"query": "weather in Paris"})]},
+    "content_call": {"content": "Let me check.", "calls": [_call("get_weather", {"location": "Tokyo"})]},
+    "rich_args": {"calls": [_call("search", {
+        "query": 'naïve "quoted" \\ back – 東京', "filters": {"lang": "fr", "max_results": 5},
+        "tags": ["a", "b c"]})]},
+    "code_arg": {"calls": [_call("python", {"code": "def f(x):\n    return {'a': x * 2}\n\nprint(f(3))\n"})]},
+    "typed_args": {"calls": [_call("calculate", {"expression": "1 + 2.5", "precision": None}),
+                             _call("set_alarm", {"time": "07:30", "repeat": True, "days": ["mon", "fri"]})]},
+    "zero_args": {"calls": [_call("list_files", {})]},
+}
+
+IDS = ("aB3dE5gH9", "xY7wV5uT3")
+
+
+@dataclass
+class Outcome:
+    scenario: str
+    status: str  # "pass" | "fail" | "skip"
+    reason: str = ""
+
+
+@dataclass
+class TemplateReport:
+    name: str
+    dialect: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def passed(self) -> int:
+        return sum(o.status == "pass" for o in self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        return sum(o.status == "fail" for o in self.outcomes)
+
+    def row(self) -> dict[str, Any]:
+        return {"template": self.name, "dialect": self.dialect, "pass": self.passed, "fail": self.failed,
+                "skip": sum(o.status == "skip" for o in self.outcomes),
+                "failures": {o.scenario: o.reason for o in self.outcomes if o.status == "fail"}}
+
+
+def load_tools() -> list[dict[str, Any]]:
+    return json.loads(FIXTURE_TOOLS.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _message(a: Analysis, spec: dict[str, Any]) -> dict[str, Any]:
+    msg: dict[str, Any] = {"role": "assistant", "content": spec.get("content", "")}
+    if "reasoning" in spec:
+        msg[a.reasoning.field] = spec["reasoning"]
+    calls = []
+    for i, (name, args) in enumerate(spec.get("calls", [])):
+        value: Any = json.dumps(args, ensure_ascii=False) if a.canary.args_as == "json" else args
+        calls.append({"id": IDS[i], "type": "function", "function": {"name": name, "arguments": value}})
+    if calls:
+        msg["tool_calls"] = calls
+    return msg
+
+
+def _skip_reason(a: Analysis, spec: dict[str, Any]) -> str:
+    calls = spec.get("calls", [])
+    if calls and a.tools.format is ToolFormat.NONE:
+        return "template shows no tool calls"
+    if len(calls) > 1 and not a.tools.parallel:
+        return "template renders one call per message"
+    if "reasoning" in spec and a.reasoning.mode is not ReasoningMode.TAG_BASED:
+        return "template renders no reasoning next to content"
+    return ""
+
+
+def model_text(renderer: Renderer, a: Analysis, msg: dict[str, Any], tools: list[dict[str, Any]],
+               user: list[dict[str, Any]]) -> tuple[str, str]:
+    """(generation prompt, model text) for one assistant message."""
+    extra = {"functions": json.dumps([t["function"] for t in tools])} if a.canary.functions_var else {}
+    tl = [t["function"] for t in tools] if a.canary.tools_form == "bare" else tools
+    base = renderer.render(user, tools=tl, **extra)
+    prompt = renderer.render(user, tools=tl, add_generation_prompt=True, **extra)
+    full = renderer.render(user + [msg], tools=tl, **extra)
+    gp = prompt[marker_safe_prefix(base, prompt):]
+    text = full[len(prompt):] if full.startswith(prompt) else full[marker_safe_prefix(prompt, full):]
+    return gp, strip_end_of_turn(text, a.end_of_turn)
+
+
+def strip_end_of_turn(text: str, eot: tuple[str, ...]) -> str:
+    for marker in eot:
+        i = text.rfind(marker)
+        if marker and i >= 0:
+            return text[:i]
+    return text
+
+
+def _compare(spec: dict[str, Any], msg: Any) -> str:
+    want_content = (spec.get("content") or "").strip()
+    if msg.content.strip() != want_content:
+        return f"content {msg.content.strip()[:80]!r} != {want_content[:80]!r}"
+    if msg.reasoning_content.strip() != (spec.get("reasoning") or "").strip():
+        return f"reasoning {msg.reasoning_content.strip()[:80]!r}"
+    want = [(n, a) for n, a in spec.get("calls", [])]
+    got = []
+    for c in msg.tool_calls:
+        try:
+            got.append((c.name, json.loads(c.arguments or "{}")))
+        except ValueError:
+            return f"bad arguments JSON {c.arguments[:80]!r}"
+    if got != want:
+        return f"calls {got!r}"[:200]
+    if msg.diagnostics:
+        return "diagnostic: " + str(msg.diagnostics[0])[:160]
+    return ""
+
+
+def check_scenario(renderer: Renderer, a: Analysis, name: str, tools: list[dict[str, Any]]) -> Outcome:
+    from pegtool.grammar.chat import build_chat_grammar
+    from pegtool.parser.chat import ChatParser
+
+    spec = SCENARIOS[name]
+    skip = _skip_reason(a, spec)
+    if skip:
+        return Outcome(name, "skip", skip)
+    user = [{"role": "user", "content": "Please help me."}]
+    try:
+        gp, text = model_text(renderer, a, _message(a, spec), tools, user)
+    except PegtoolError as exc:
+        return Outcome(name, "skip", f"render failed: {exc}"[:200])
+    if name != "content" and "reasoning" not in spec and not spec.get("calls"):
+        return Outcome(name, "skip", "nothing to check")
+    try:
+        grammar = build_chat_grammar(a, tools, generation_prompt=gp)
+        msg = ChatParser(grammar).parse(text)
+    except Exception as exc:  # noqa: BLE001 - a broken stage is reported in the table, not raised
+        return Outcome(name, "fail", f"{type(exc).__name__}: {exc}"[:200])
+    problem = _compare(spec, msg)
+    return Outcome(name, "fail" if problem else "pass", problem + (f" | text={text[:120]!r}" if problem else ""))
+
+
+def roundtrip_source(source: TemplateSource, tools: list[dict[str, Any]] | None = None) -> TemplateReport:
+    tools = tools if tools is not None else load_tools()
+    a = analyze(source)
+    report = TemplateReport(source.name, a.tools.format.value)
+    renderer = Renderer(source)
+    for name in SCENARIOS:
+        report.outcomes.append(check_scenario(renderer, a, name, tools))
+    return report
+
+
+def roundtrip_table(paths: list[str | Path], tools: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """One row per template: dialect, counts of passed/failed/skipped scenarios, failure reasons."""
+    rows = []
+    for p in paths:
+        try:
+            rows.append(roundtrip_source(load_template(p), tools).row())
+        except PegtoolError as exc:
+            rows.append({"template": Path(p).name, "dialect": "error", "pass": 0, "fail": 1, "skip": 0,
+                         "failures": {"load": str(exc)[:200]}})
+    return rows
+
+
+__all__ = ["SCENARIOS", "Outcome", "TemplateReport", "check_scenario", "model_text", "roundtrip_source",
+           "roundtrip_table", "strip_end_of_turn"]
+
+_ = P  # canary constants are shared with the probes

@@ -1,0 +1,350 @@
+"""Stage: grammar — the chat grammar: ONE IR per request, built from an analysis record.
+
+``build_chat_grammar(analysis, tools, ...)`` describes the whole model output after the prompt::
+
+    root  = reasoning? content (trigger(calls content-after))? eot? space END
+
+Capture conventions (read by :mod:`pegtool.parser.mapper`): ``REASONING`` and ``CONTENT`` spans
+(markers outside), one ``TOOL_CALL`` per call holding ``TOOL_NAME``, optional ``TOOL_ID`` and
+either ``TOOL_ARGS`` (a JSON object) or ``ARG`` pairs (``ARG_NAME`` + ``ARG_VALUE``/``ARG_STRING``).
+Everything from the first tool-call marker to the end sits under one ``Trigger`` (the lazy GBNF
+starts there). Each call is ``Atomic`` so a half-parsed call never escapes while streaming.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pegtool.analysis.record import (
+    ID_SLOT,
+    INDEX_SLOT,
+    Analysis,
+    ContentMode,
+    ReasoningMode,
+    TaggedArgs,
+    ToolFormat,
+    Tools,
+)
+from pegtool.errors import GrammarError
+from pegtool.grammar.builder import (
+    GrammarBuilder,
+    atomic,
+    capture,
+    chars,
+    choice,
+    end,
+    json_schema,
+    json_value,
+    lit,
+    opt,
+    plus,
+    schema_text,
+    seq,
+    space,
+    star,
+    trigger,
+    until,
+)
+from pegtool.grammar.ir import Grammar, Node, Tag
+
+_WS = re.compile(r"\s+")
+_SLOTS = re.compile(r"(\{\{id\}\}|\{\{index\}\})")
+
+
+@dataclass(frozen=True)
+class _Opts:
+    tool_choice: Any
+    parallel: bool
+    extract_reasoning: bool
+    generation_prompt: str
+    response_format: Any
+    tool_calls_in_reasoning: bool
+
+
+def build_chat_grammar(analysis: Analysis, tools: Sequence[dict[str, Any]] | None = None, *,
+                       tool_choice: Any = "auto", parallel_tool_calls: bool = True,
+                       reasoning_format: str = "auto", enable_thinking: bool | None = None,
+                       response_format: Any = None, generation_prompt: str = "",
+                       tool_calls_in_reasoning: bool = True) -> Grammar:
+    """The chat grammar for one request. ``generation_prompt`` is the tail of the prompt the
+    template added for the assistant turn (it decides whether reasoning starts open)."""
+    del enable_thinking  # its effect is already in ``generation_prompt``
+    opts = _Opts(tool_choice, parallel_tool_calls, reasoning_format != "none", generation_prompt,
+                 response_format, tool_calls_in_reasoning)
+    b = GrammarBuilder()
+    offered = _offered(tools or [], tool_choice)
+    calls = _calls_region(b, analysis, offered, opts) if offered else None
+    b.define("root", _root(analysis, calls, opts))
+    return b.build("root")
+
+
+def _offered(tools: Sequence[dict[str, Any]], tool_choice: Any) -> list[dict[str, Any]]:
+    fns = [t.get("function", t) for t in tools]
+    if tool_choice == "none":
+        return []
+    if isinstance(tool_choice, dict):
+        name = tool_choice.get("function", {}).get("name")
+        fns = [f for f in fns if f.get("name") == name]
+        if not fns:
+            raise GrammarError(f"tool_choice names a tool that was not offered: {name!r}")
+    return fns
+
+
+# --- markers -----------------------------------------------------------------------------------
+
+def mk(marker: str) -> Node:
+    """A marker as a node: white-space runs become optional white space, slots become captures."""
+    parts: list[Node] = []
+    pieces = _SLOTS.split(marker)
+    for i, piece in enumerate(pieces):
+        if piece == ID_SLOT:
+            stop = _next_literal(pieces[i + 1:])
+            parts.append(capture(Tag.TOOL_ID, until(stop) if stop else plus(chars("\t\n\r \"<[", True))))
+        elif piece == INDEX_SLOT:
+            parts.append(plus(chars([("0", "9")])))
+        else:
+            parts.extend(_ws_literal(piece))
+    return seq(*parts)
+
+
+def _next_literal(pieces: Sequence[str]) -> str:
+    for p in pieces:
+        if p not in (ID_SLOT, INDEX_SLOT) and p.strip():
+            return p.strip().split()[0]
+    return ""
+
+
+def _ws_literal(text: str) -> list[Node]:
+    out: list[Node] = []
+    pos = 0
+    for m in _WS.finditer(text):
+        out.append(lit(text[pos:m.start()]))
+        out.append(space())
+        pos = m.end()
+    out.append(lit(text[pos:]))
+    return out
+
+
+def first_literal(marker: str) -> str:
+    """The literal text a marker starts with (up to white space or a slot)."""
+    head = _SLOTS.split(marker.strip())[0]
+    return head.split()[0] if head.split() else ""
+
+
+# --- root ------------------------------------------------------------------------------------------
+
+def _root(a: Analysis, calls: tuple[str, Node] | None, o: _Opts) -> Node:
+    trig = calls[0] if calls else ""
+    eot = choice(*[mk(e) for e in a.end_of_turn]) if a.end_of_turn else lit("")
+    stops = [first_literal(e) for e in a.end_of_turn if first_literal(e)]
+    head = _reasoning(a, o, trig)
+    body = _content(a, o, [trig, *stops] if trig else stops)
+    tail = opt(eot) + space() + end()
+    if calls is None:
+        return head + body + tail
+    after = capture(Tag.CONTENT, until(*stops)) if stops else capture(Tag.CONTENT, until())
+    region = trigger(calls[1] + after + tail)
+    if o.tool_choice == "required" or isinstance(o.tool_choice, dict):
+        return head + space() + region
+    return head + body + (region | tail)
+
+
+def _reasoning(a: Analysis, o: _Opts, trig: str) -> Node:
+    r = a.reasoning
+    if not o.extract_reasoning or r.mode is ReasoningMode.NONE or not r.end:
+        return lit("")
+    gp = o.generation_prompt.rstrip()
+    start = r.start.strip()
+    if start and start in gp and r.end in gp[gp.rfind(start):]:
+        return space()  # pre-closed by the prompt: no reasoning this turn
+    closed = capture(Tag.REASONING, until(r.end)) + mk(r.end) + space()
+    if o.tool_calls_in_reasoning and trig:
+        open_call = capture(Tag.REASONING, until(trig, r.end))
+        body = closed | (open_call + _peek_lit(trig))
+    else:
+        body = closed
+    if start and gp.endswith(start):
+        return body  # forced open by the prompt
+    if not start:
+        return opt(body)
+    return opt(space() + mk(start) + body)
+
+
+def _peek_lit(text: str) -> Node:
+    from pegtool.grammar.builder import peek
+
+    return peek(lit(text))
+
+
+def _content(a: Analysis, o: _Opts, stops: list[str]) -> Node:
+    if o.response_format is not None:
+        schema = _response_schema(o.response_format)
+        return space() + capture(Tag.CONTENT, json_schema(schema)) + space()
+    plain = capture(Tag.CONTENT, until(*[s for s in stops if s]))
+    c = a.content
+    if c.mode is ContentMode.PLAIN or not c.start or not c.end:
+        return plain
+    wrapped = space() + mk(c.start) + capture(Tag.CONTENT, until(c.end)) + mk(c.end) + space()
+    return wrapped | plain
+
+
+def _response_schema(rf: Any) -> Any:
+    if isinstance(rf, dict) and rf.get("type") == "json_schema":
+        return rf.get("json_schema", {}).get("schema", True)
+    if isinstance(rf, dict) and rf.get("type") == "json_object":
+        return {"type": "object"}
+    return rf if isinstance(rf, dict) else True
+
+
+# --- tool calls ----------------------------------------------------------------------------------
+
+def _calls_region(b: GrammarBuilder, a: Analysis, fns: list[dict[str, Any]], o: _Opts) -> tuple[str, Node] | None:
+    t = a.tools
+    if t.format is ToolFormat.NONE:
+        return None
+    one = b.intern("tool-call", choice(*[_call(t, f) for f in _by_name_length(fns)]))
+    if t.json_call is not None and t.json_call.array_wrapped:
+        return _array_region(t, one, o)
+    sep = space() + mk(t.call_separator.strip()) + space() if t.call_separator.strip() else space()
+    many = one + star(sep + one) if (o.parallel and t.parallel) else one
+    start = t.section_start.lstrip() or t.call_start.lstrip()
+    trig = first_literal(start) or _json_trigger(t)
+    body = mk(t.section_start.lstrip()) + (many if t.section_start.strip() else _strip_lead(t, many))
+    return trig, body + mk(t.section_end) + space()
+
+
+def _strip_lead(t: Tools, many: Node) -> Node:
+    return many
+
+
+def _array_region(t: Tools, one: Node, o: _Opts) -> tuple[str, Node]:
+    sep = space() + mk(t.call_separator.strip() or ",") + space()
+    many = one + star(sep + one) if o.parallel else one
+    start = t.section_start.strip()
+    body = mk(start) + space() + lit("[") + space() + many + space() + lit("]") + mk(t.section_end) + space()
+    return (first_literal(start) or "["), body
+
+
+def _json_trigger(t: Tools) -> str:
+    jc = t.json_call
+    if jc is None:
+        return ""
+    if jc.name_is_key:
+        return '{"'
+    first = jc.outer_keys[0] if jc.function_field else jc.keys[0]
+    return '{"' + first + '"'
+
+
+def _by_name_length(fns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(fns, key=lambda f: -len(f.get("name", "")))
+
+
+def _call(t: Tools, fn: dict[str, Any]) -> Node:
+    name, params = fn.get("name", ""), fn.get("parameters") or {"type": "object"}
+    if t.format is ToolFormat.JSON_NATIVE:
+        body = _json_call(t, name, params)
+        per_call = mk(t.call_start.lstrip() if not t.section_start.strip() else t.call_start) + body + mk(t.call_end)
+    else:
+        args = _tagged_args(t.tagged, params) if t.format is ToolFormat.TAG_WITH_TAGGED and t.tagged \
+            else capture(Tag.TOOL_ARGS, json_schema(params))
+        start = t.call_start.lstrip() if not t.section_start.strip() else t.call_start
+        per_call = mk(start) + capture(Tag.TOOL_NAME, lit(name)) + mk(t.name_suffix) + args + mk(t.call_end)
+    return atomic(capture(Tag.TOOL_CALL, per_call))
+
+
+def _json_call(t: Tools, name: str, params: Any) -> Node:
+    jc = t.json_call
+    assert jc is not None
+    args = capture(Tag.TOOL_ARGS, json_schema(params))
+    quoted_name = lit('"') + capture(Tag.TOOL_NAME, lit(name)) + lit('"')
+    if jc.name_is_key:
+        return _obj([(quoted_name, args)])
+    inner_fields = [(_key(k), _json_field(k, jc.name_field, jc.args_field, jc.id_field, quoted_name, args))
+                    for k in jc.keys]
+    inner = _obj(inner_fields)
+    if not jc.function_field:
+        return inner
+    outer = [(_key(k), inner if k == jc.function_field else
+              _json_field(k, "", "", jc.id_field, quoted_name, args)) for k in jc.outer_keys]
+    return _obj(outer)
+
+
+def _key(k: str) -> Node:
+    return lit('"' + k + '"')
+
+
+def _json_field(k: str, name_f: str, args_f: str, id_f: str, quoted_name: Node, args: Node) -> Node:
+    if k == name_f:
+        return quoted_name
+    if k == args_f:
+        return args
+    if k == id_f:
+        return lit('"') + capture(Tag.TOOL_ID, until('"')) + lit('"')
+    return json_value()
+
+
+def _obj(fields: list[tuple[Node, Node]]) -> Node:
+    parts: list[Node] = [lit("{"), space()]
+    for i, (key, value) in enumerate(fields):
+        if i:
+            parts += [space(), lit(","), space()]
+        parts += [key, space(), lit(":"), space(), value]
+    parts += [space(), lit("}")]
+    return seq(*parts)
+
+
+def _tagged_args(ta: TaggedArgs, params: dict[str, Any]) -> Node:
+    props: dict[str, Any] = params.get("properties") or {}
+    if not props:
+        return lit("")
+    defs = {k: params[k] for k in ("$defs", "definitions") if k in params}
+    alts = [_tagged_arg(ta, k, _with_defs(v, defs)) for k, v in sorted(props.items(), key=lambda kv: -len(kv[0]))]
+    one = choice(*alts)
+    sep = mk(ta.separator) if ta.separator.strip() else lit("")
+    return opt(one + star(sep + one))
+
+
+def _with_defs(schema: Any, defs: dict[str, Any]) -> Any:
+    """A property schema carrying the tool schema's ``$defs`` so its ``$ref``s resolve."""
+    if not defs or not isinstance(schema, dict) or "$ref" not in json.dumps(schema):
+        return schema
+    return {**defs, **_inline(schema, defs, 8)}
+
+
+def _inline(node: Any, defs: dict[str, Any], depth: int) -> Any:
+    """``node`` with local ``$ref``s replaced by their definitions (``depth`` levels deep)."""
+    if isinstance(node, list):
+        return [_inline(v, defs, depth) for v in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and depth > 0 and ref.startswith("#/"):
+        kind, _, name = ref[2:].partition("/")
+        target = defs.get(kind, {}).get(name)
+        if isinstance(target, dict) and len(node) == 1:
+            return _inline(target, defs, depth - 1)
+    return {k: _inline(v, defs, depth) for k, v in node.items()}
+
+
+def _is_string(schema: Any) -> bool:
+    return isinstance(schema, dict) and schema.get("type") == "string"
+
+
+def _tagged_arg(ta: TaggedArgs, name: str, schema: Any) -> Node:
+    close = ta.arg_suffix.strip()
+    if _is_string(schema):
+        delims = [d for d in (ta.arg_suffix.rstrip(), close) if d]
+        value = mk(ta.arg_mid.rstrip()) + _lead_ws(ta.arg_mid) + capture(Tag.ARG_STRING, schema_text(schema, *delims))
+    else:
+        value = mk(ta.arg_mid_json) + capture(Tag.ARG_VALUE, json_schema(schema))
+    body = mk(ta.arg_prefix.lstrip()) + capture(Tag.ARG_NAME, lit(name)) + value + mk(ta.arg_suffix)
+    return capture(Tag.ARG, space() + body)
+
+
+def _lead_ws(mid: str) -> Node:
+    """Optional white space after the name/value marker (``>\\n`` before a raw value)."""
+    return space() if mid != mid.rstrip() else lit("")

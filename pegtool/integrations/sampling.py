@@ -1,0 +1,200 @@
+"""Stage: integration — pegtool's GBNF and triggers turned into a llama.cpp sampler chain.
+
+The chat grammar's GBNF (eager, or lazy with llama-server style triggers) becomes a
+``llama_cpp._internals.LlamaSampler`` chain: the grammar sampler first, then the sampling
+steps (logit bias, top-k, top-p, min-p, temperature, then greedy or a seeded draw).
+
+Triggers arrive as llama-server dicts ``{"type": 0..3, "value": str, "token"?: int}``;
+llama.cpp's lazy grammar sampler only takes regex patterns and token ids, so WORD and
+PATTERN_FULL triggers are converted here (the same rules llama-server applies). The grammar
+and the patterns are checked before llama.cpp sees them: a NULL sampler or a regex that
+``std::regex`` would throw on become :class:`~pegtool.errors.GrammarError` instead of a crash.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pegtool.errors import GrammarError
+
+__all__ = [
+    "TOKEN",
+    "WORD",
+    "PATTERN",
+    "PATTERN_FULL",
+    "LazyTriggers",
+    "build_sampler",
+    "ecma_escape",
+    "resolve_triggers",
+    "token_piece",
+]
+
+TOKEN, WORD, PATTERN, PATTERN_FULL = 0, 1, 2, 3
+_ECMA_SPECIAL = re.compile(r"[.^$|()*+?\[\]{}\\]")
+
+
+def ecma_escape(text: str) -> str:
+    """``text`` as a literal inside an ECMAScript regex."""
+    return _ECMA_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+
+
+def _anchor_full(pattern: str) -> str:
+    if not pattern:
+        return "^$"
+    return ("" if pattern.startswith("^") else "^") + pattern + ("" if pattern.endswith("$") else "$")
+
+
+@dataclass
+class LazyTriggers:
+    """What llama.cpp's lazy grammar sampler takes: regex patterns and token ids."""
+
+    patterns: list[str] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns or self.tokens)
+
+
+def token_piece(vocab: Any, token: int, special: bool = True) -> bytes:
+    """The bytes of one token (``special`` keeps control-token text such as ``<tool_call>``)."""
+    import llama_cpp
+
+    buf = ctypes.create_string_buffer(64)
+    n = llama_cpp.llama_token_to_piece(vocab, token, buf, 64, 0, special)
+    if n < 0:
+        buf = ctypes.create_string_buffer(-n)
+        n = llama_cpp.llama_token_to_piece(vocab, token, buf, -n, 0, special)
+    return buf.raw[:n]
+
+
+def _single_token(llama: Any, text: str) -> int | None:
+    """The id of ``text`` when the vocabulary holds it as one (special) token."""
+    toks = llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+    return toks[0] if len(toks) == 1 else None
+
+
+def resolve_triggers(triggers: Iterable[dict[str, Any]], llama: Any | None = None) -> LazyTriggers:
+    """Convert llama-server trigger dicts to patterns and token ids for ``llama`` (if given)."""
+    out = LazyTriggers()
+    for trig in triggers:
+        kind, value = int(trig.get("type", WORD)), str(trig.get("value", ""))
+        if kind == TOKEN:
+            tok = trig.get("token")
+            if tok is None and llama is not None:
+                tok = _single_token(llama, value)
+            if tok is not None:
+                out.tokens.append(int(tok))
+                continue
+            out.notes.append(f"token trigger {value!r} is not one token here; matched as text")
+            kind = WORD
+        if not value:
+            continue
+        if kind == WORD:
+            out.patterns.append("(" + ecma_escape(value) + ")")
+        elif kind == PATTERN:
+            out.patterns.append(value)
+        elif kind == PATTERN_FULL:
+            out.patterns.append(_anchor_full(value))
+        else:
+            raise GrammarError(f"unknown grammar trigger type {kind!r}")
+    for pat in out.patterns:
+        check_pattern(pat)
+    return out
+
+
+def check_pattern(pattern: str) -> None:
+    """Reject regex syntax ``std::regex`` (ECMAScript) would throw on, before llama.cpp sees it."""
+    if re.search(r"\(\?(<[=!]|<\w|P<|[aiLmsux-]+[):])", pattern):
+        raise GrammarError(f"trigger pattern uses syntax ECMAScript regexes lack: {pattern!r}")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise GrammarError(f"invalid trigger pattern {pattern!r}: {exc}") from exc
+
+
+def _check_gbnf_text(gbnf: str) -> None:
+    try:
+        from pegtool.gbnf.validate import check_gbnf
+    except ImportError:  # pragma: no cover - the validator is optional here
+        return
+    problems = check_gbnf(gbnf)
+    if problems:
+        raise GrammarError("invalid GBNF: " + "; ".join(problems[:3]))
+
+
+def _grammar_sampler(llama: Any, gbnf: str, lazy: bool, trig: LazyTriggers) -> Any:
+    import llama_cpp
+
+    vocab, text, root = llama._model.vocab, gbnf.encode("utf-8"), b"root"
+    if not lazy:
+        return llama_cpp.llama_sampler_init_grammar(vocab, text, root)
+    pats = (ctypes.c_char_p * max(1, len(trig.patterns)))(*[p.encode("utf-8") for p in trig.patterns])
+    toks = (llama_cpp.llama_token * max(1, len(trig.tokens)))(*trig.tokens)
+    return llama_cpp.llama_sampler_init_grammar_lazy_patterns(
+        vocab, text, root, pats, len(trig.patterns), toks, len(trig.tokens)
+    )
+
+
+def add_grammar(chain: Any, llama: Any, gbnf: str, *, lazy: bool = False,
+                triggers: LazyTriggers | None = None) -> None:
+    """Append a (lazy) grammar sampler to ``chain``; :class:`GrammarError` if llama.cpp refuses it."""
+    import llama_cpp
+
+    trig = triggers or LazyTriggers()
+    if lazy and not trig:
+        raise GrammarError("a lazy grammar needs at least one trigger")
+    if "\x00" in gbnf:
+        raise GrammarError("grammar text contains a NUL character")
+    _check_gbnf_text(gbnf)
+    smpl = _grammar_sampler(llama, gbnf, lazy, trig)
+    if not smpl:
+        raise GrammarError("llama.cpp rejected the grammar (see its log for the position)")
+    llama_cpp.llama_sampler_chain_add(chain.sampler, smpl)
+
+
+def build_sampler(
+    llama: Any,
+    gbnf: str | None,
+    *,
+    lazy: bool = False,
+    trigger_patterns: Sequence[str] = (),
+    trigger_tokens: Sequence[int] = (),
+    temperature: float = 0.0,
+    top_k: int = 40,
+    top_p: float = 0.95,
+    min_p: float = 0.05,
+    seed: int | None = None,
+    logit_bias: dict[int, float] | None = None,
+) -> Any:
+    """A ``LlamaSampler`` chain: grammar (if any) first, then the sampling steps.
+
+    ``temperature <= 0`` samples greedily. ``LlamaSampler.sample()`` accepts the token it
+    returns (grammar included): never call ``accept`` on it again.
+    """
+    from llama_cpp._internals import LlamaSampler
+
+    for pat in trigger_patterns:
+        check_pattern(pat)
+    chain = LlamaSampler()
+    if gbnf:
+        trig = LazyTriggers(list(trigger_patterns), [int(t) for t in trigger_tokens])
+        add_grammar(chain, llama, gbnf, lazy=lazy, triggers=trig)
+    if logit_bias:
+        chain.add_logit_bias(llama.n_vocab(), logit_bias)
+    if temperature <= 0:
+        chain.add_greedy()
+        return chain
+    if top_k > 0:
+        chain.add_top_k(top_k)
+    if 0 < top_p < 1:
+        chain.add_top_p(top_p, 1)
+    if 0 < min_p < 1:
+        chain.add_min_p(min_p, 1)
+    chain.add_temp(temperature)
+    chain.add_dist(0xFFFFFFFF if seed is None else seed & 0xFFFFFFFF)
+    return chain

@@ -1,0 +1,209 @@
+"""Stage: parser — back-end (a): a partial-input PEG interpreter over the IR.
+
+:class:`Parser` compiles a :class:`~pegtool.grammar.ir.Grammar` once (JSON nodes lowered, refs
+and left recursion checked) and parses strings with three outcomes: ``OK``, ``FAIL`` (with the
+farthest failure position and what was expected there) and ``NEED_MORE`` (partial mode: the text
+ended inside a possible match; the captures matched so far are returned, cut-off ones marked
+``partial``). Positions are code-point indices (Python ``str``).
+
+>>> from pegtool.grammar.builder import capture, lit, until
+>>> from pegtool.grammar.ir import Grammar, Tag
+>>> g = Grammar.of({"root": capture(Tag.CONTENT, until("<tool_call>")) + lit("<tool_call>")})
+>>> p = Parser(g)
+>>> p.parse("hi <tool_call>").status
+<Status.OK: 'ok'>
+>>> r = p.parse("hi <tool_", partial=True)
+>>> r.status, r.captures[0].end, r.captures[0].partial
+(<Status.NEED_MORE: 'need_more'>, 3, True)
+
+:meth:`Parser.session` returns a :class:`Session` whose memo table survives appended text: memo
+entries that never examined the end of the text stay valid, the basis of incremental streaming.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from pegtool.errors import ParseError
+from pegtool.grammar.ir import Grammar
+from pegtool.parser.check import check_grammar
+from pegtool.parser.compile import FAIL, CaptureNode, Ctx, Facts, Matcher, Program
+from pegtool.parser.lowering import Lowering, lower_grammar
+
+#: Recursion limit while parsing: Python >= 3.11 runs Python-to-Python calls without C stack,
+#: so deep (grammar-nesting) recursion is safe there; older versions keep their own limit.
+DEEP_RECURSION = 250_000 if sys.version_info >= (3, 11) else 0
+
+
+class Status(enum.Enum):
+    OK = "ok"
+    FAIL = "fail"
+    NEED_MORE = "need_more"
+
+
+@dataclass
+class ParseResult:
+    """Outcome of one parse. ``end``: how far the match reached (OK / NEED_MORE).
+
+    ``farthest`` / ``expected`` describe the farthest failure; they are computed exactly when the
+    parse failed or stopped before the end of the text (otherwise ``farthest == end``)."""
+
+    status: Status
+    end: int
+    captures: list[CaptureNode] = field(default_factory=list)
+    farthest: int = 0
+    expected: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.OK
+
+    def error(self, text: str, message: str = "") -> ParseError:
+        """A ParseError (with caret context) describing the farthest failure in ``text``."""
+        return ParseError(text, self.farthest, self.expected, message)
+
+
+class Parser:
+    """A grammar compiled to closures; one program per mode, built on first use."""
+
+    def __init__(self, grammar: Grammar, *, lower: Lowering | None = None, fast: bool = True) -> None:
+        lowered, warnings = lower_grammar(grammar, lower)
+        check_grammar(lowered)
+        self.grammar = lowered
+        self.warnings: tuple[str, ...] = tuple(warnings)
+        self.fast = fast
+        self._facts = Facts(lowered)
+        self._programs: dict[tuple[bool, bool], Program] = {}
+
+    def program(self, *, partial: bool, fast: bool) -> Program:
+        key = (partial, fast)
+        if key not in self._programs:
+            self._programs[key] = Program(self._facts, partial=partial, fast=fast)
+        return self._programs[key]
+
+    def parse(
+        self, text: str, *, partial: bool = False, rule: str | None = None, pos: int = 0
+    ) -> ParseResult:
+        """Parse ``text`` from ``pos`` with ``rule`` (default: the root); need not consume all."""
+        return self._parse(text, {}, partial=partial, rule=rule, pos=pos)[0]
+
+    def match(self, text: str) -> bool:
+        """Full acceptance: OK and the whole text consumed (GBNF's anchored reading)."""
+        result = self.parse(text)
+        return result.status is Status.OK and result.end == len(text)
+
+    def session(self, *, rule: str | None = None) -> Session:
+        """An appendable parse whose memo table is reused across :meth:`Session.extend` calls."""
+        return Session(self, rule)
+
+    def _parse(
+        self, text: str, memo: dict, *, partial: bool, rule: str | None, pos: int
+    ) -> tuple[ParseResult, Ctx]:
+        name = rule or self.grammar.root
+        if name not in self.grammar:
+            raise KeyError(f"no rule named {name!r}")
+        prog = self.program(partial=partial, fast=self.fast)
+        ctx = Ctx(text, memo)
+        result = _result(run(prog.rule(name), ctx, pos), ctx, exact=not self.fast)
+        if self.fast and _needs_diagnosis(result, len(text)):
+            exact = Ctx(text, {})
+            run(self.program(partial=partial, fast=False).rule(name), exact, pos)
+            result.farthest, result.expected = _expectations(exact)
+        return result, ctx
+
+
+def _needs_diagnosis(result: ParseResult, n: int) -> bool:
+    return result.status is Status.FAIL or (result.status is Status.OK and result.end < n)
+
+
+def run(fn: Matcher, ctx: Ctx, pos: int) -> int:
+    """Call a compiled matcher with a raised recursion limit; too-deep input -> ParseError."""
+    old = sys.getrecursionlimit()
+    if old < DEEP_RECURSION:
+        sys.setrecursionlimit(DEEP_RECURSION)
+    try:
+        return fn(ctx, pos)
+    except RecursionError:
+        raise ParseError(
+            ctx.text, max(ctx.far, pos), (), "input is nested too deeply for the parser"
+        ) from None
+    finally:
+        if old < DEEP_RECURSION:
+            sys.setrecursionlimit(old)
+
+
+def _result(r: int, ctx: Ctx, *, exact: bool) -> ParseResult:
+    far, exp = _expectations(ctx)
+    if r == FAIL:
+        return ParseResult(Status.FAIL, 0, [], far, exp)
+    status, end = (Status.OK, r) if r >= 0 else (Status.NEED_MORE, -2 - r)
+    if not exact:
+        far, exp = end, ()
+    return ParseResult(status, end, ctx.caps, far, exp)
+
+
+def _expectations(ctx: Ctx) -> tuple[int, tuple[str, ...]]:
+    return max(ctx.far, 0), tuple(dict.fromkeys(ctx.exp))
+
+
+class Session:
+    """Parse text that grows by appending; memo entries that never examined the old end of the
+    text are kept between calls, so re-parsing costs little more than the new text."""
+
+    def __init__(self, parser: Parser, rule: str | None = None) -> None:
+        self.parser = parser
+        self.rule = rule
+        self._chunks: list[str] = []
+        self._text = ""
+        self._memo: dict[int, tuple[int, list[CaptureNode], bool]] = {}
+        self._stale: list[int] = []
+
+    @property
+    def text(self) -> str:
+        if self._chunks:
+            self._text += "".join(self._chunks)
+            self._chunks.clear()
+        return self._text
+
+    def extend(self, more: str) -> ParseResult:
+        """Append ``more`` and re-parse in partial mode."""
+        self._chunks.append(more)
+        return self.result()
+
+    def result(self) -> ParseResult:
+        """Partial-mode result for the text so far (reusing the memo)."""
+        memo = self._memo
+        for key in self._stale:
+            memo.pop(key, None)
+        result, ctx = self.parser._parse(self.text, memo, partial=True, rule=self.rule, pos=0)
+        self._stale = ctx.hits
+        return result
+
+    def finish(self) -> ParseResult:
+        """Full-mode result: the text is complete."""
+        memo = dict(self._memo)
+        for key in self._stale:
+            memo.pop(key, None)
+        return self.parser._parse(self.text, memo, partial=False, rule=self.rule, pos=0)[0]
+
+
+_CACHE: OrderedDict[Grammar, Parser] = OrderedDict()
+_CACHE_SIZE = 32
+
+
+def parse(grammar: Grammar, text: str, *, partial: bool = False) -> ParseResult:
+    """Parse with a cached compiled :class:`Parser` for ``grammar``."""
+    parser = _CACHE.get(grammar)
+    if parser is None:
+        parser = _CACHE[grammar] = Parser(grammar)
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    else:
+        _CACHE.move_to_end(grammar)
+    return parser.parse(text, partial=partial)
+
+
+__all__ = ["CaptureNode", "ParseResult", "Parser", "Session", "Status", "parse"]
