@@ -394,3 +394,17 @@ def test_json_values_parse(value: Any) -> None:
     text = json.dumps(value, ensure_ascii=False)
     for fast in MODES:
         assert Parser(g(_json_space()), fast=fast).match(text)
+
+
+def test_python310_path_without_atomic_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without atomic groups (Python 3.10) no regex fast path is built; results are unchanged."""
+    from pegtool.parser import fastpath
+
+    text = _long_output()
+    expected = [
+        _key(Parser(g(CHAT)).parse(text[:k], partial=p)) for k in (len(text), 120_000) for p in (0, 1)
+    ]
+    monkeypatch.setattr(fastpath, "HAS_ATOMIC", False)
+    parser = Parser(g(CHAT))
+    got = [_key(parser.parse(text[:k], partial=p)) for k in (len(text), 120_000) for p in (0, 1)]
+    assert got == expected

@@ -25,8 +25,6 @@ N = 20
 FEWER = {"list_files": 5}
 # Optional properties: JsonSchema stores canonical (sorted-key) JSON, so the grammar wants optional
 # keys alphabetically, while schema_instances writes them in declared order (as models do).
-ORDER_BUG = "optional properties: grammar wants sorted keys (canonical_schema), instances use declared order"
-DECLARED_ORDER_TOOLS = {"set_alarm", "fs.read-file"}
 
 
 @dataclass(frozen=True)
@@ -67,8 +65,6 @@ def test_valid_instances_accepted_by_both(case: SchemaCase, llama_judge: Any) ->
     assert len(texts) >= case.wanted
     verdicts = _verdicts(case, llama_judge, texts)
     assert [v for v in verdicts if v[1] != v[2]] == [], "the back-ends disagree"
-    if case.name in DECLARED_ORDER_TOOLS and not all(v[1] for v in verdicts):
-        pytest.xfail(ORDER_BUG)
     assert [v for v in verdicts if not v[1]] == []
 
 
@@ -78,9 +74,8 @@ def test_invalid_instances_rejected_by_both(case: SchemaCase, llama_judge: Any) 
     assert [v for v in _verdicts(case, llama_judge, texts) if v[1] or v[2]] == []
 
 
-@pytest.mark.xfail(strict=True, reason=ORDER_BUG)
 def test_optional_properties_in_declared_order(llama_judge: Any) -> None:
-    """Minimal case: both back-ends reject a valid instance whose optional keys are in declared order."""
+    """Optional keys are expected in the order the schema declares them (the order models write)."""
     grammar = _grammar({"type": "object", "properties": {"b": {"type": "integer"}, "a": {"type": "integer"}}})
     text = '{"b":1,"a":2}'
     assert Parser(grammar).match(text) and llama_judge.accepts(to_gbnf(grammar), text)
@@ -89,9 +84,7 @@ def test_optional_properties_in_declared_order(llama_judge: Any) -> None:
 def test_json_schema_to_gbnf_is_valid_for_llama_cpp(llama_judge: Any) -> None:
     import pegtool.gbnf as gbnf_mod
 
-    convert = getattr(gbnf_mod, "json_schema_to_gbnf", None)
-    if convert is None:
-        pytest.skip("pegtool.gbnf.json_schema_to_gbnf is not exported yet")
+    convert = gbnf_mod.json_schema_to_gbnf
     for tool in TOOLS:
         gbnf = convert(tool["function"]["parameters"])
         assert llama_judge.is_valid(gbnf), (tool["function"]["name"], llama_judge.last_error)

@@ -122,6 +122,18 @@ def strip_end_of_turn(text: str, eot: tuple[str, ...]) -> str:
     return text
 
 
+def _not_rendered(spec: dict[str, Any], text: str) -> str:
+    """Why the model text cannot carry ``spec`` back (a part the template does not render)."""
+    where = " next to tool calls" if spec.get("calls") else ""
+    content = (spec.get("content") or "").strip()
+    if content and content not in text:
+        return "template does not render the content" + where
+    reasoning = (spec.get("reasoning") or "").strip()
+    if reasoning and any(line not in text for line in reasoning.splitlines()):
+        return "template does not render the reasoning of this turn" + where
+    return ""
+
+
 def _compare(spec: dict[str, Any], msg: Any) -> str:
     want_content = (spec.get("content") or "").strip()
     if msg.content.strip() != want_content:
@@ -157,6 +169,9 @@ def check_scenario(renderer: Renderer, a: Analysis, name: str, tools: list[dict[
         return Outcome(name, "skip", f"render failed: {exc}"[:200])
     if name != "content" and "reasoning" not in spec and not spec.get("calls"):
         return Outcome(name, "skip", "nothing to check")
+    lost = _not_rendered(spec, text)
+    if lost:
+        return Outcome(name, "skip", lost)
     try:
         grammar = build_chat_grammar(a, tools, generation_prompt=gp)
         msg = ChatParser(grammar).parse(text)

@@ -170,7 +170,8 @@ def regen(directory: str | Path, *, tools_path: str | Path | None = None, check:
 
 
 def _report(gen: Generation, changes: Any, check: bool) -> str:
-    errs = ", ".join(b.entry.stem for b in gen.failed) or "none"
+    names = [b.entry.stem for b in gen.failed]
+    errs = ", ".join(names[:8]) + (f", ... ({len(names) - 8} more)" if len(names) > 8 else "") if names else "none"
     head = f"{len(gen.builts)} templates in {gen.total_seconds:.1f}s; with errors: {len(gen.failed)} ({errs})"
     counts = f"{len(changes.changed)} changed, {len(changes.missing)} missing, {len(changes.extra)} extra"
     if check:

@@ -56,7 +56,9 @@ def _next_label(text: str, prefixes: set[str]) -> str:
     return ""
 
 
-def _moves(label: str, delims: Sequence[str], alphabet: Sequence[str], prefixes: set[str]) -> dict[str, str | None]:
+def _moves(
+    label: str, delims: Sequence[str], alphabet: Sequence[str], prefixes: set[str]
+) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for ch in alphabet:
         text = label + ch
@@ -123,6 +125,8 @@ def render(
     return rules
 
 
-def render_nonempty_entry(auto: UntilAutomaton, name_of: Callable[[int], str], class_text: Callable[[Ranges], str]) -> str:
+def render_nonempty_entry(
+    auto: UntilAutomaton, name_of: Callable[[int], str], class_text: Callable[[Ranges], str]
+) -> str:
     """The body of a rule for at least one character, then continuing in the automaton."""
     return " | ".join(f"{class_text(chars)} {name_of(target)}" for chars, target in auto.edges[0])

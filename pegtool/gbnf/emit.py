@@ -54,8 +54,8 @@ from pegtool.gbnf.irinfo import (
     nullable_at_end,
     nullable_rules,
     rule_contexts,
-    unwrap,
     until_body,
+    unwrap,
 )
 from pegtool.grammar.ir import (
     AnyChar,
@@ -115,9 +115,11 @@ Expr = tuple[str, int]
 def to_gbnf(grammar: Grammar, *, lazy: bool = False, check: bool = True) -> GbnfText:
     """GBNF for ``grammar``; ``lazy=True``: root is the choice of all ``Trigger`` items (what
     llama.cpp constrains once a trigger fired)."""
-    grammar = lower_json(grammar)
+    grammar, schema_warnings = lower_json(grammar)
     _check_refs(grammar)
     text = _Emitter(grammar).run(lazy)
+    if schema_warnings:
+        text = GbnfText(str(text), tuple(schema_warnings) + text.warnings)
     if check:
         from pegtool.gbnf.validate import check_gbnf
 
@@ -127,16 +129,18 @@ def to_gbnf(grammar: Grammar, *, lazy: bool = False, check: bool = True) -> Gbnf
     return text
 
 
-def lower_json(grammar: Grammar) -> Grammar:
-    """``grammar`` with Json/JsonSchema/SchemaText lowered by ``pegtool.grammar.schema``."""
+def lower_json(grammar: Grammar) -> tuple[Grammar, list[str]]:
+    """``grammar`` with Json/JsonSchema/SchemaText lowered by ``pegtool.grammar.schema``, and the
+    schema warnings (unsupported keywords, with their JSON pointer)."""
     json_nodes = (Json, JsonSchema, SchemaText)
     if not any(isinstance(n, json_nodes) for _, body in grammar.rules for n in walk(body)):
-        return grammar
+        return grammar, []
     try:
         from pegtool.grammar.schema import lower  # type: ignore[attr-defined]
     except ImportError as exc:  # pragma: no cover - depends on the schema module being present
         raise GbnfError("JSON nodes need pegtool.grammar.schema.lower, which is unavailable") from exc
-    return lower(grammar)  # type: ignore[no-any-return]
+    lowered, found = lower(grammar)
+    return lowered, [f"schema {w.pointer}: {w.message}" for w in found]
 
 
 def _check_refs(grammar: Grammar) -> None:
@@ -243,7 +247,10 @@ class _Emitter:
         if k is not None:
             return k
         if isinstance(node, (Seq, Choice)):
-            sig: tuple[object, ...] = (type(node), tuple(self.key(c) for c in (node.items if isinstance(node, Seq) else node.alts)))
+            sig: tuple[object, ...] = (
+                type(node),
+                tuple(self.key(c) for c in (node.items if isinstance(node, Seq) else node.alts)),
+            )
         elif hasattr(node, "item"):
             rest = tuple(getattr(node, f) for f in node.__dataclass_fields__ if f != "item")  # type: ignore[attr-defined]
             sig = (type(node), self.key(node.item), rest)  # type: ignore[attr-defined]
@@ -261,7 +268,9 @@ class _Emitter:
             k = self.key(cur)
             self.counts[k] = self.counts.get(k, 0) + 1
             if self.counts[k] == 1 and isinstance(cur, (Seq, Choice, Repeat, *TRANSPARENT)):
-                stack.extend(cur.items if isinstance(cur, Seq) else cur.alts if isinstance(cur, Choice) else [cur.item])
+                stack.extend(
+                    cur.items if isinstance(cur, Seq) else cur.alts if isinstance(cur, Choice) else [cur.item]
+                )
 
     def expr(self, node: Node, ctx: Ctx) -> Expr:
         mk = (self.key(node), ctx)
@@ -343,10 +352,12 @@ class _Emitter:
             fused = self._predicate_before(node, nxt)
             if fused is not None:
                 return fused[0], ATOM, fused[1]
-        if isinstance(node, Until) and nxt is not None:
-            follow = _follow_literal(node.delimiters, nxt)
+        delims = node.delimiters if isinstance(node, Until) else _repeat_until(node)
+        if delims is not None and nxt is not None:
+            follow = _follow_literal(delims, nxt)
+            nonempty = isinstance(node, Repeat) and node.min == 1
             if follow is not None:
-                return (*self._until(node.delimiters, follow, False), 1)
+                return (*self._until(delims, follow, nonempty), 1)
         return (*self.expr(items[i], ctx), 1)
 
     # --- predicates and anchors -------------------------------------------------------------
@@ -386,7 +397,9 @@ class _Emitter:
         if tail:
             ok = nullable_at_end(node, self.known)
             return "" if ok else NEVER
-        self.warn(f"{type(node).__name__} predicate has no GBNF form here: emitted as empty (over-approximation)")
+        self.warn(
+            f"{type(node).__name__} predicate has no GBNF form here: emitted as empty (over-approximation)"
+        )
         return ""
 
     # --- repetition -------------------------------------------------------------------------
@@ -461,6 +474,12 @@ class _Emitter:
         entry = self.names.fresh(f"{base}-nonempty")
         self.out[entry] = automaton.render_nonempty_entry(auto, names.__getitem__, _class_text)
         return entry
+
+
+def _repeat_until(node: Node) -> tuple[str, ...] | None:
+    if isinstance(node, Repeat) and node.max is None and node.min <= 1:
+        return until_body(node.item)
+    return None
 
 
 def _follow_literal(delims: tuple[str, ...], nxt: Node) -> str | None:

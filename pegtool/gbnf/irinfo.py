@@ -28,7 +28,6 @@ from pegtool.grammar.ir import (
     Seq,
     Start,
     Trigger,
-    Until,
     children,
 )
 
@@ -150,7 +149,7 @@ def item_contexts(items: tuple[Node, ...], ctx: Ctx) -> list[Ctx]:
 def child_contexts(node: Node, ctx: Ctx) -> Iterator[tuple[Node, Ctx]]:
     """Children of ``node`` with their position context (mirrors the emitter)."""
     if isinstance(node, Seq):
-        yield from zip(node.items, item_contexts(node.items, ctx))
+        yield from zip(node.items, item_contexts(node.items, ctx), strict=True)
     elif isinstance(node, Choice):
         for alt in node.alts:
             yield alt, ctx

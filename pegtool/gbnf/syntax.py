@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Union
+from typing import Any, Union
 
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput
@@ -144,10 +144,14 @@ def decode_chars(body: str, line: int, errors: list[str]) -> list[int]:
             digits = body[i + 2 : i + 2 + _HEX_LEN[esc]]
             if len(digits) != _HEX_LEN[esc] or any(c not in "0123456789abcdefABCDEF" for c in digits):
                 errors.append(f"line {line}: \\{esc} needs {_HEX_LEN[esc]} hex digits")
-            out.append(int(digits, 16) if digits and all(c in "0123456789abcdefABCDEF" for c in digits) else 0)
+            out.append(
+                int(digits, 16) if digits and all(c in "0123456789abcdefABCDEF" for c in digits) else 0
+            )
             i += 2 + _HEX_LEN[esc]
         else:
-            errors.append(f"line {line}: unknown escape \\{esc} (valid: \\x \\u \\U \\t \\r \\n \\\\ \\\" \\[ \\] \\-)")
+            errors.append(
+                f'line {line}: unknown escape \\{esc} (valid: \\x \\u \\U \\t \\r \\n \\\\ \\" \\[ \\] \\-)'
+            )
             i += 2
     return out
 
@@ -217,10 +221,10 @@ class _Builder:
 
     def item(self, tree: Tree) -> Item:
         atom_tree, *posts = tree.children
-        return Item(self.atom(atom_tree), [_reps(p.children[0]) for p in posts])
+        return Item(self.atom(atom_tree), [_reps(p.children[0]) for p in posts])  # type: ignore[arg-type]
 
     def atom(self, tree: Tree) -> Atom:
-        first = tree.children[0]
+        first: Any = tree.children[0]
         line = first.line or 0
         if first.type == "LPAR":
             return Group(self.alts(tree.children[1]))
@@ -247,6 +251,6 @@ def parse_gbnf(text: str) -> Parsed:
     b = _Builder()
     rules = []
     for rt in tree.children:
-        name_tok, _def, alts_tree = rt.children
-        rules.append(Rule(name_tok.value, b.alts(alts_tree), name_tok.line or 0))
+        name_tok, _def, alts_tree = rt.children  # type: ignore[union-attr]
+        rules.append(Rule(name_tok.value, b.alts(alts_tree), name_tok.line or 0))  # type: ignore[union-attr,arg-type]
     return Parsed(rules, b.errors)

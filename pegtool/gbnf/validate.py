@@ -39,7 +39,9 @@ def _check_names(parsed: Parsed) -> list[str]:
         if not _VALID_NAME.fullmatch(rule.name):
             errors.append(f"line {rule.line}: invalid rule name {rule.name!r} (only [a-zA-Z0-9-] allowed)")
         if rule.name in defined:
-            errors.append(f"line {rule.line}: rule {rule.name!r} defined twice (first at line {defined[rule.name]})")
+            errors.append(
+                f"line {rule.line}: rule {rule.name!r} defined twice (first at line {defined[rule.name]})"
+            )
         defined.setdefault(rule.name, rule.line)
     if "root" not in defined:
         errors.append("no 'root' rule")
@@ -108,7 +110,9 @@ class _RepetitionCheck:
             self.errors.append(f"{where}: repetition minimum {lo} > {MAX_REPETITION}")
             return n_prev
         if hi is not None and hi > MAX_REPETITION:
-            self.errors.append(f"{where}: repetition maximum {hi} > {MAX_REPETITION} (llama.cpp makes it unbounded)")
+            self.errors.append(
+                f"{where}: repetition maximum {hi} > {MAX_REPETITION} (llama.cpp makes it unbounded)"
+            )
             hi = None
         if hi is not None and hi < lo:
             self.errors.append(f"{where}: repetition {{{lo},{hi}}} has max < min")
@@ -168,7 +172,8 @@ def left_recursion(rules: list[Rule]) -> list[str]:
     """One message per left-recursive cycle (nullable-aware)."""
     known = _nullable_rules(rules)
     graph = {r.name: sorted(_first_refs(r.alts, known)) for r in rules}
-    errors, state = [], {}  # 1 = in progress, 2 = done
+    errors: list[str] = []
+    state: dict[str, int] = {}  # 1 = in progress, 2 = done
     for start in graph:
         cycle = _find_cycle(start, graph, state)
         if cycle:
@@ -204,8 +209,12 @@ def _nullable_repeats(rules: list[Rule], known: dict[str, bool]) -> list[str]:
         for seq in alts:
             for item in seq:
                 inner = Item(item.atom, [])
-                if any(hi is None or hi > MAX_REPETITION for _, hi in item.reps) and _item_nullable(inner, known):
-                    errors.append(f"left recursion: rule {rule!r} repeats something that can match the empty string")
+                if any(hi is None or hi > MAX_REPETITION for _, hi in item.reps) and _item_nullable(
+                    inner, known
+                ):
+                    errors.append(
+                        f"left recursion: rule {rule!r} repeats something that can match the empty string"
+                    )
                 if isinstance(item.atom, Group):
                     visit(item.atom.alts, rule)
 

@@ -14,6 +14,7 @@ and the patterns are checked before llama.cpp sees them: a NULL sampler or a reg
 from __future__ import annotations
 
 import ctypes
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,8 +27,10 @@ __all__ = [
     "WORD",
     "PATTERN",
     "PATTERN_FULL",
+    "ConstrainedSampler",
     "LazyTriggers",
     "build_sampler",
+    "new_grammar_sampler",
     "ecma_escape",
     "resolve_triggers",
     "token_piece",
@@ -92,19 +95,26 @@ def resolve_triggers(triggers: Iterable[dict[str, Any]], llama: Any | None = Non
                 continue
             out.notes.append(f"token trigger {value!r} is not one token here; matched as text")
             kind = WORD
-        if not value:
-            continue
-        if kind == WORD:
-            out.patterns.append("(" + ecma_escape(value) + ")")
-        elif kind == PATTERN:
-            out.patterns.append(value)
-        elif kind == PATTERN_FULL:
-            out.patterns.append(_anchor_full(value))
-        else:
-            raise GrammarError(f"unknown grammar trigger type {kind!r}")
+        if value:
+            out.patterns.append(trigger_pattern(kind, value))
     for pat in out.patterns:
         check_pattern(pat)
     return out
+
+
+def trigger_pattern(kind: int, value: str) -> str:
+    """The regex llama.cpp's lazy sampler takes for a WORD / PATTERN / PATTERN_FULL trigger."""
+    if kind not in (WORD, PATTERN, PATTERN_FULL):
+        raise GrammarError(f"unknown grammar trigger type {kind!r}")
+    try:
+        from pegtool.gbnf.triggers import GrammarTrigger, trigger_regex
+    except ImportError:  # pragma: no cover - the GBNF back-end is optional here
+        pass
+    else:
+        return trigger_regex(GrammarTrigger(kind, value))
+    if kind == WORD:
+        return "(" + ecma_escape(value) + ")"
+    return value if kind == PATTERN else _anchor_full(value)
 
 
 def check_pattern(pattern: str) -> None:
@@ -140,11 +150,9 @@ def _grammar_sampler(llama: Any, gbnf: str, lazy: bool, trig: LazyTriggers) -> A
     )
 
 
-def add_grammar(chain: Any, llama: Any, gbnf: str, *, lazy: bool = False,
-                triggers: LazyTriggers | None = None) -> None:
-    """Append a (lazy) grammar sampler to ``chain``; :class:`GrammarError` if llama.cpp refuses it."""
-    import llama_cpp
-
+def new_grammar_sampler(llama: Any, gbnf: str, *, lazy: bool = False,
+                        triggers: LazyTriggers | None = None) -> Any:
+    """A raw llama.cpp grammar sampler (caller frees it); :class:`GrammarError` if refused."""
     trig = triggers or LazyTriggers()
     if lazy and not trig:
         raise GrammarError("a lazy grammar needs at least one trigger")
@@ -154,7 +162,97 @@ def add_grammar(chain: Any, llama: Any, gbnf: str, *, lazy: bool = False,
     smpl = _grammar_sampler(llama, gbnf, lazy, trig)
     if not smpl:
         raise GrammarError("llama.cpp rejected the grammar (see its log for the position)")
-    llama_cpp.llama_sampler_chain_add(chain.sampler, smpl)
+    return smpl
+
+
+class ConstrainedSampler:
+    """A sampling chain plus a grammar checked after sampling, as llama.cpp's common sampler does.
+
+    The chain samples from the raw logits; only when the grammar rejects that token are the
+    logits masked by the grammar over the whole vocabulary and sampled again. Masking a large
+    vocabulary (Gemma 3: 262k tokens) every step is what makes grammar-first chains slow.
+    :meth:`sample` accepts the chosen token into the chain and the grammar.
+    """
+
+    def __init__(self, llama: Any, chain: Any, grammar: Any | None) -> None:
+        import llama_cpp
+        import numpy as np
+
+        self._ll, self.chain, self.grammar = llama_cpp, chain, grammar
+        n = llama.n_vocab()
+        self._data = (llama_cpp.llama_token_data * n)()
+        self._view = np.ctypeslib.as_array(self._data)
+        self._ids = np.arange(n, dtype=np.int32)
+        self._cur = llama_cpp.llama_token_data_array(self._data, n, -1, False)
+        self._one = (llama_cpp.llama_token_data * 1)()
+        self._one_arr = llama_cpp.llama_token_data_array(self._one, 1, -1, False)
+        self.resamples = 0
+
+    def _fill(self, ctx: Any, idx: int) -> None:
+        import numpy as np
+
+        ptr = self._ll.llama_get_logits_ith(ctx, idx)
+        self._view["id"] = self._ids
+        self._view["logit"] = np.ctypeslib.as_array(ptr, shape=(len(self._ids),))
+        self._view["p"] = 0.0
+        self._cur.size, self._cur.selected, self._cur.sorted = len(self._ids), -1, False
+
+    def _pick(self, ctx: Any, idx: int, masked: bool) -> int:
+        ll = self._ll
+        self._fill(ctx, idx)
+        if masked:
+            ll.llama_sampler_apply(self.grammar, ctypes.byref(self._cur))
+        ll.llama_sampler_apply(self.chain.sampler, ctypes.byref(self._cur))
+        chosen = self._cur.data[self._cur.selected]
+        if masked and chosen.logit == -math.inf:
+            raise GrammarError("the grammar allows no token here (dead end)")
+        return int(chosen.id)
+
+    def _allowed(self, token: int) -> bool:
+        self._one[0].id, self._one[0].logit, self._one[0].p = token, 1.0, 0.0
+        self._one_arr.size, self._one_arr.selected, self._one_arr.sorted = 1, -1, False
+        self._ll.llama_sampler_apply(self.grammar, ctypes.byref(self._one_arr))
+        return bool(self._one[0].logit != -math.inf)
+
+    def sample(self, ctx: Any, idx: int = -1) -> int:
+        ctx_ptr = getattr(ctx, "ctx", ctx)
+        token = self._pick(ctx_ptr, idx, masked=False)
+        if self.grammar is not None:
+            if not self._allowed(token):
+                self.resamples += 1
+                token = self._pick(ctx_ptr, idx, masked=True)
+            self._ll.llama_sampler_accept(self.grammar, token)
+        self._ll.llama_sampler_accept(self.chain.sampler, token)
+        return token
+
+    def close(self) -> None:
+        if self.grammar is not None:
+            self._ll.llama_sampler_free(self.grammar)
+            self.grammar = None
+        self.chain.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+def _add_steps(chain: Any, llama: Any, temperature: float, top_k: int, top_p: float, min_p: float,
+               seed: int | None, logit_bias: dict[int, float] | None) -> None:
+    if logit_bias:
+        chain.add_logit_bias(llama.n_vocab(), logit_bias)
+    if temperature <= 0:
+        chain.add_greedy()
+        return
+    if top_k > 0:
+        chain.add_top_k(top_k)
+    if 0 < top_p < 1:
+        chain.add_top_p(top_p, 1)
+    if 0 < min_p < 1:
+        chain.add_min_p(min_p, 1)
+    chain.add_temp(temperature)
+    chain.add_dist(0xFFFFFFFF if seed is None else seed & 0xFFFFFFFF)
 
 
 def build_sampler(
@@ -170,31 +268,26 @@ def build_sampler(
     min_p: float = 0.05,
     seed: int | None = None,
     logit_bias: dict[int, float] | None = None,
+    grammar_first: bool = False,
 ) -> Any:
-    """A ``LlamaSampler`` chain: grammar (if any) first, then the sampling steps.
+    """A sampler with ``.sample(ctx, idx)`` that constrains generation by ``gbnf`` (if any).
 
-    ``temperature <= 0`` samples greedily. ``LlamaSampler.sample()`` accepts the token it
-    returns (grammar included): never call ``accept`` on it again.
+    ``temperature <= 0`` samples greedily. By default a :class:`ConstrainedSampler` (grammar
+    checked after sampling, resampled on rejection); ``grammar_first=True`` gives a plain
+    ``LlamaSampler`` chain with the grammar sampler first. Either way ``sample()`` accepts the
+    token it returns (grammar included): never call ``accept`` on it again.
     """
+    import llama_cpp
     from llama_cpp._internals import LlamaSampler
 
     for pat in trigger_patterns:
         check_pattern(pat)
+    trig = LazyTriggers(list(trigger_patterns), [int(t) for t in trigger_tokens])
+    grammar = new_grammar_sampler(llama, gbnf, lazy=lazy, triggers=trig) if gbnf else None
     chain = LlamaSampler()
-    if gbnf:
-        trig = LazyTriggers(list(trigger_patterns), [int(t) for t in trigger_tokens])
-        add_grammar(chain, llama, gbnf, lazy=lazy, triggers=trig)
-    if logit_bias:
-        chain.add_logit_bias(llama.n_vocab(), logit_bias)
-    if temperature <= 0:
-        chain.add_greedy()
+    if grammar is not None and grammar_first:
+        llama_cpp.llama_sampler_chain_add(chain.sampler, grammar)  # the chain owns it now
+    _add_steps(chain, llama, temperature, top_k, top_p, min_p, seed, logit_bias)
+    if grammar_first or grammar is None:
         return chain
-    if top_k > 0:
-        chain.add_top_k(top_k)
-    if 0 < top_p < 1:
-        chain.add_top_p(top_p, 1)
-    if 0 < min_p < 1:
-        chain.add_min_p(min_p, 1)
-    chain.add_temp(temperature)
-    chain.add_dist(0xFFFFFFFF if seed is None else seed & 0xFFFFFFFF)
-    return chain
+    return ConstrainedSampler(llama, chain, grammar)

@@ -1,18 +1,10 @@
 """Stage: parser — compile IR nodes to Python closures (the PEG interpreter).
 
-Every node becomes a closure ``m(ctx, pos) -> int``. The returned integer encodes the outcome:
-
-* ``r >= 0``  — success, ``r`` is the end position;
-* ``r == -1`` — failure (:data:`FAIL`);
-* ``r <= -2`` — need more input; the node matched up to ``-2 - r`` (see :func:`need_more`).
-
-Captured nodes are appended to ``ctx.caps``; whoever backtracks truncates that list. One
-:class:`Program` is compiled per (partial, fast) mode so the hot paths carry no mode tests. The
+Every node becomes a matcher closure (see :mod:`pegtool.parser.matchers` for the calling
+convention and the runtime state). One :class:`Program` is compiled per (partial, fast) mode so the hot paths carry no mode tests. The
 *fast* program uses first-character dispatch and ``re`` patterns for regular sub-trees and records
 no failures; the *exact* program records the farthest failure and what was expected there.
-Repetition is a loop, so recursion depth grows only with the nesting of the grammar/input.
-Ref calls are memoised (packrat) by ``(rule, pos)``; each entry remembers whether it examined the
-end of the text, so after text is appended the entries that did not stay valid.
+Rules are compiled on first reference; regular rules are inlined, the others memoised.
 """
 
 from __future__ import annotations
@@ -20,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pegtool.grammar.ir import (
@@ -40,66 +31,35 @@ from pegtool.grammar.ir import (
     Repeat,
     Seq,
     Start,
-    Tag,
     Trigger,
     Until,
 )
 from pegtool.parser.check import (
     FirstSets,
-    class_members,
     deref,
     is_regular,
     nullable_rules,
     regular_rules,
 )
 from pegtool.parser.fastpath import INF, Bounds, RegexGen, class_re, compile_pattern
-
-FAIL = -1
-
-
-def need_more(pos: int) -> int:
-    """The encoded NEED_MORE outcome for a match that reached ``pos``."""
-    return -2 - pos
-
-
-@dataclass(slots=True)
-class CaptureNode:
-    """One captured span; ``partial`` is True when the text ended inside it."""
-
-    tag: Tag
-    start: int
-    end: int
-    children: list[CaptureNode]
-    partial: bool = False
-
-    def text(self, source: str) -> str:
-        return source[self.start : self.end]
-
-
-class Ctx:
-    """Mutable state of one parse run."""
-
-    __slots__ = ("text", "n", "caps", "far", "exp", "memo", "hit", "hits")
-
-    def __init__(self, text: str, memo: dict[int, tuple[int, list[CaptureNode], bool]]) -> None:
-        self.text = text
-        self.n = len(text)
-        self.caps: list[CaptureNode] = []
-        self.far = -1
-        self.exp: list[str] = []
-        self.memo = memo
-        self.hit = False  # the current rule invocation examined the end of the text
-        self.hits: list[int] = []  # memo keys whose entries examined the end of the text
-
-    def fail(self, pos: int, desc: str) -> None:
-        if pos > self.far:
-            self.far = pos
-            self.exp = [desc]
-        elif pos == self.far:
-            self.exp.append(desc)
-
-
-Matcher = Callable[[Ctx, int], int]
+from pegtool.parser.matchers import (
+    FAIL,
+    CaptureNode,
+    Ctx,
+    Lazy,
+    Matcher,
+    char_test,
+    choice_all,
+    choice_dispatch,
+    full_regex,
+    memo_ref,
+    partial_regex,
+    predicate,
+    repeat_chars,
+    repeat_loop,
+    repeat_resume,
+    until_matcher,
+)
 
 
 class Facts:
@@ -179,10 +139,10 @@ class Program:
         if match is None:
             return None
         if not self.partial:
-            return _full_regex(match)
+            return full_regex(match)
         bounds = self.facts.bounds
-        slow = _Lazy(lambda: self.structural(node))
-        return _partial_regex(match, bounds.extent(node), bounds.lookahead(node), slow)
+        slow = Lazy(lambda: self.structural(node))
+        return partial_regex(match, bounds.extent(node), bounds.lookahead(node), slow)
 
     # --- leaves -----------------------------------------------------------------------------
 
@@ -239,7 +199,7 @@ class Program:
         return self._one_char(node, None)
 
     def _c_CharClass(self, node: CharClass) -> Matcher:
-        return self._one_char(node, _char_test(node))
+        return self._one_char(node, char_test(node))
 
     def _one_char(self, node: Node, test: Callable[[str], bool] | None) -> Matcher:
         partial, record, desc = self.partial, not self.fast, describe(node)
@@ -259,7 +219,7 @@ class Program:
 
     def _c_Until(self, node: Until) -> Matcher:
         if not node.delimiters:
-            return _repeat_chars(AnyChar(), 0, None, self.partial, False, "")
+            return repeat_chars(AnyChar(), 0, None, self.partial, False, "")
         return until_matcher(node.delimiters, self.partial)
 
     # --- composites -------------------------------------------------------------------------
@@ -288,8 +248,8 @@ class Program:
         fs = tuple(self.compile(a) for a in node.alts)
         table = self._dispatch_table(node, fs) if self.fast else None
         if table is None:
-            return _choice_all(fs)
-        return _choice_dispatch(fs, *table)
+            return choice_all(fs)
+        return choice_dispatch(fs, *table)
 
     def _dispatch_table(
         self, node: Choice, fs: tuple[Matcher, ...]
@@ -308,12 +268,12 @@ class Program:
         item = node.item
         if isinstance(item, (CharClass, AnyChar)):
             desc = describe(item)
-            return _repeat_chars(item, node.min, node.max, self.partial, not self.fast, desc)
+            return repeat_chars(item, node.min, node.max, self.partial, not self.fast, desc)
         skip = None
         inner = deref(item, self.facts.grammar)
         if isinstance(inner, Choice) and isinstance(inner.alts[0], CharClass):
             skip = re.compile(class_re(inner.alts[0]) + "*").match
-        loop = _repeat_loop(self.compile(item), node.min, node.max, skip)
+        loop = repeat_loop(self.compile(item), node.min, node.max, skip)
         if self.fast and self.partial and node.min <= 1 and node.max is None:
             return self._resumable(item, loop) or loop
         return loop
@@ -326,14 +286,14 @@ class Program:
         pattern, extent = self.facts.regex.pattern(item), self.facts.bounds.extent(item)
         if pattern is None or extent >= INF:
             return None
-        match = compile_pattern(f"(?:({pattern}))*+")
-        return None if match is None else _repeat_resume(match, extent, loop)
+        match = compile_pattern(f"(?:(?=.{{{extent}}})(?:{pattern}))*+")
+        return None if match is None else repeat_resume(match, loop)
 
     def _c_Peek(self, node: Peek) -> Matcher:
-        return _predicate(self.compile(node.item), True, not self.fast, describe(node.item))
+        return predicate(self.compile(node.item), True, not self.fast, describe(node.item))
 
     def _c_Not(self, node: Not) -> Matcher:
-        return _predicate(self.compile(node.item), False, not self.fast, describe(node.item))
+        return predicate(self.compile(node.item), False, not self.fast, describe(node.item))
 
     def _c_Capture(self, node: Capture) -> Matcher:
         f, tag = self.compile(node.item), node.tag
@@ -378,7 +338,7 @@ class Program:
                 self._refs[name] = self.compile(self.facts.grammar[name])
             else:
                 idx = self.facts.index[name]
-                self._refs[name] = _memo_ref(idx, self.facts.nrules, self._bodies)
+                self._refs[name] = memo_ref(idx, self.facts.nrules, self._bodies)
                 self._bodies[idx] = self.compile(self.facts.grammar[name])
         return self._refs[name]
 
@@ -391,257 +351,4 @@ class Program:
 _CHEAP = (Epsilon, Start, End, Literal, AnyChar, CharClass, Until, Ref, Capture, Atomic, Trigger)
 
 
-class _Lazy:
-    """A matcher compiled on first use (the interpreter fallback of a regex)."""
-
-    __slots__ = ("_make", "_fn")
-
-    def __init__(self, make: Callable[[], Matcher]) -> None:
-        self._make = make
-        self._fn: Matcher | None = None
-
-    def get(self) -> Matcher:
-        if self._fn is None:
-            self._fn = self._make()
-        return self._fn
-
-
-def _full_regex(match: Callable[..., re.Match[str] | None]) -> Matcher:
-    def m(c: Ctx, pos: int) -> int:
-        mo = match(c.text, pos)
-        return FAIL if mo is None else mo.end()
-
-    return m
-
-
-def _partial_regex(match: Callable[..., re.Match[str] | None], ext: int, la: int, slow: _Lazy) -> Matcher:
-    def m(c: Ctx, pos: int) -> int:
-        mo = match(c.text, pos)
-        if mo is not None:
-            e = mo.end()
-            if e + la <= c.n:
-                return e
-        elif pos + ext <= c.n:
-            return FAIL
-        return slow.get()(c, pos)
-
-    return m
-
-
-def _char_test(node: CharClass) -> Callable[[str], bool]:
-    members = class_members(CharClass(node.ranges, False))
-    if members is not None:
-        return members.__contains__ if not node.negated else (lambda ch: ch not in members)
-    match = re.compile(class_re(node)).match
-    return lambda ch: match(ch) is not None
-
-
-def _choice_all(fs: tuple[Matcher, ...]) -> Matcher:
-    def m(c: Ctx, pos: int) -> int:
-        caps = c.caps
-        k = len(caps)
-        for f in fs:
-            r = f(c, pos)
-            if r != FAIL:
-                return r
-            if len(caps) > k:
-                del caps[k:]
-        return FAIL
-
-    return m
-
-
-def _choice_dispatch(
-    fs: tuple[Matcher, ...], table: dict[str, tuple[Matcher, ...]], default: tuple[Matcher, ...]
-) -> Matcher:
-    get = table.get
-
-    def m(c: Ctx, pos: int) -> int:
-        alts = get(c.text[pos], default) if pos < c.n else fs
-        caps = c.caps
-        k = len(caps)
-        for f in alts:
-            r = f(c, pos)
-            if r != FAIL:
-                return r
-            if len(caps) > k:
-                del caps[k:]
-        return FAIL
-
-    return m
-
-
-def _repeat_chars(
-    item: CharClass | AnyChar, lo: int, hi: int | None, partial: bool, record: bool, desc: str
-) -> Matcher:
-    """``[c]{lo,hi}`` by one regex run (exact: each iteration is one character)."""
-    pattern = class_re(item) if isinstance(item, CharClass) else "(?s:.)"
-    match = re.compile(pattern + "*").match
-
-    def m(c: Ctx, pos: int) -> int:
-        n = c.n
-        stop = n if hi is None else min(n, pos + hi)
-        e = match(c.text, pos, stop).end()  # type: ignore[union-attr]
-        if hi is not None and e - pos >= hi:
-            return e
-        if e == n and partial:
-            c.hit = True
-            return -2 - e
-        if record:
-            c.fail(e, desc)
-        return e if e - pos >= lo else FAIL
-
-    return m
-
-
-def _repeat_resume(match: Callable[..., re.Match[str] | None], extent: int, loop: Any) -> Matcher:
-    """Find the last iteration boundary that no end-of-text effect can move, then ``loop``."""
-
-    def m(c: Ctx, pos: int) -> int:
-        text, stop = c.text, c.n
-        while True:
-            mo = match(text, pos, stop)
-            last = -1 if mo is None else mo.start(1)
-            if last < 0:
-                return loop(c, pos)  # type: ignore[no-any-return]
-            if last + extent <= stop:
-                return loop(c, mo.end(), 1)  # type: ignore[no-any-return, union-attr]
-            stop = last
-
-    return m
-
-
-def _repeat_loop(
-    f: Matcher, lo: int, hi: int | None, skip: Callable[..., re.Match[str] | None] | None
-) -> Matcher:
-    """``e{lo,hi}`` as a loop; ``skip`` jumps over a run of the first alternative's class."""
-
-    def m(c: Ctx, pos: int, count: int = 0) -> int:
-        caps = c.caps
-        while hi is None or count < hi:
-            if skip is not None:
-                e = skip(c.text, pos).end()  # type: ignore[union-attr]
-                if e > pos:
-                    if hi is not None and count + e - pos > hi:
-                        e = pos + hi - count
-                    count += e - pos
-                    pos = e
-                    if hi is not None and count >= hi:
-                        break
-            k = len(caps)
-            r = f(c, pos)
-            if r > pos:
-                count += 1
-                pos = r
-            elif r == pos:  # an empty iteration repeats forever: the bounds are met
-                count = max(count + 1, lo)
-                break
-            elif r == FAIL:
-                if len(caps) > k:
-                    del caps[k:]
-                break
-            else:
-                return r
-        return pos if count >= lo else FAIL
-
-    return m
-
-
-def _predicate(f: Matcher, positive: bool, record: bool, desc: str) -> Matcher:
-    def m(c: Ctx, pos: int) -> int:
-        caps = c.caps
-        k = len(caps)
-        far, exp, nexp = c.far, c.exp, len(c.exp)
-        r = f(c, pos)
-        if len(caps) > k:
-            del caps[k:]
-        if not positive:  # failures inside !e are not expectations
-            c.far, c.exp = far, exp
-            del exp[nexp:]
-        if r < FAIL:
-            return -2 - pos
-        if (r >= 0) == positive:
-            return pos
-        if record and not positive:
-            c.fail(pos, "not " + desc)
-        return FAIL
-
-    return m
-
-
-def _memo_ref(idx: int, nrules: int, bodies: list[Matcher | None]) -> Matcher:
-    """Packrat call of rule ``idx``: results and captures memoised by ``(rule, pos)``."""
-
-    def m(c: Ctx, pos: int) -> int:
-        key = pos * nrules + idx
-        entry = c.memo.get(key)
-        if entry is not None:
-            r, caps, hit = entry
-            if caps:
-                c.caps.extend(caps)
-            if hit:
-                c.hit = True
-            return r
-        outer, hit0 = c.caps, c.hit
-        inner: list[CaptureNode] = []
-        c.caps, c.hit = inner, False
-        r = bodies[idx](c, pos)  # type: ignore[misc]
-        c.caps = outer
-        hit = c.hit
-        c.memo[key] = (r, inner if r != FAIL else [], hit)
-        if hit:
-            c.hits.append(key)
-        else:
-            c.hit = hit0
-        if inner and r != FAIL:
-            outer.extend(inner)
-        return r
-
-    return m
-
-
-def until_matcher(delimiters: tuple[str, ...], partial: bool) -> Matcher:
-    """``(!(d1/…/dn) .)*`` with ``str.find`` (one delimiter) or one compiled regex search."""
-    longest = max(len(d) for d in delimiters)
-    if len(delimiters) == 1:
-        d = delimiters[0]
-
-        def find(text: str, pos: int) -> int:
-            return text.find(d, pos)
-
-    else:
-        search = re.compile("|".join(re.escape(d) for d in delimiters)).search
-
-        def find(text: str, pos: int) -> int:
-            mo = search(text, pos)
-            return -1 if mo is None else mo.start()
-
-    def m(c: Ctx, pos: int) -> int:
-        text, n = c.text, c.n
-        i = find(text, pos)
-        if i < 0:
-            i = n
-        elif not partial or n - i >= longest:
-            return i
-        if not partial:
-            return n
-        c.hit = True
-        j = _held_back(text, max(pos, n - longest + 1), i, delimiters)
-        if j >= 0:
-            return -2 - j
-        return i if i < n else -2 - n
-
-    return m
-
-
-def _held_back(text: str, lo: int, hi: int, delimiters: tuple[str, ...]) -> int:
-    """The first position in ``[lo, hi)`` whose tail is a proper prefix of a delimiter, or -1."""
-    n = len(text)
-    for j in range(lo, min(hi, n)):
-        tail = text[j:]
-        if any(len(d) > n - j and d.startswith(tail) for d in delimiters):
-            return j
-    return -1
-
-
-__all__ = ["FAIL", "CaptureNode", "Ctx", "Facts", "Matcher", "Program", "describe", "need_more"]
+__all__ = ["Facts", "Program", "describe"]

@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from pegtool.errors import ParseError
 from pegtool.grammar.ir import Grammar
 from pegtool.parser.check import check_grammar
-from pegtool.parser.compile import FAIL, CaptureNode, Ctx, Facts, Matcher, Program
+from pegtool.parser.compile import Facts, Program
 from pegtool.parser.lowering import Lowering, lower_grammar
+from pegtool.parser.matchers import FAIL, CaptureNode, Ctx, Matcher
 
 #: Recursion limit while parsing: Python >= 3.11 runs Python-to-Python calls without C stack,
-#: so deep (grammar-nesting) recursion is safe there; older versions keep their own limit.
-DEEP_RECURSION = 250_000 if sys.version_info >= (3, 11) else 0
+#: so deep (grammar-nesting) recursion is safe there; older versions get a modest raise.
+DEEP_RECURSION = 250_000 if sys.version_info >= (3, 11) else 6_000
 
 
 class Status(enum.Enum):
