@@ -11,15 +11,31 @@ from pegtool.errors import (
     SchemaError,
     TemplateError,
 )
+from pegtool.format import ChatFormat, Prepared
+from pegtool.gbnf import json_schema_to_gbnf, to_gbnf
+from pegtool.grammar.ir import Grammar, Tag
+from pegtool.messages import ChatMessage, Diagnostic, ToolCall
+from pegtool.parser.engine import Parser, Status
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnalysisError",
+    "ChatFormat",
+    "ChatMessage",
+    "Diagnostic",
+    "Grammar",
     "GrammarError",
     "ParseError",
+    "Parser",
     "PegtoolError",
+    "Prepared",
     "SchemaError",
+    "Status",
+    "Tag",
     "TemplateError",
+    "ToolCall",
     "__version__",
+    "json_schema_to_gbnf",
+    "to_gbnf",
 ]

@@ -50,9 +50,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
     if args.json:
         _emit(data)
     else:
-        from pegtool.analysis import summarize
+        from pegtool.report import summarize
 
-        sys.stdout.write(summarize(fmt.analysis) + "\n")
+        sys.stdout.write(summarize(data) + "\n")
     return EXIT_OK
 
 
@@ -122,9 +122,9 @@ def cmd_request(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from pegtool.analysis.roundtrip import doctor_table
+    from pegtool.report import doctor_table
 
-    ok, table = doctor_table(args.path, tools_path=args.tools)
+    ok, table = doctor_table(args.path, _tools(args.tools))
     sys.stdout.write(table + "\n")
     return EXIT_OK if ok else EXIT_CHECK_FAILED
 

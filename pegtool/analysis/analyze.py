@@ -33,7 +33,7 @@ def _analyze(source: TemplateSource) -> Analysis:
     pr = P.Prober(source)
     shows_calls = pr.choose_style()
     tools, notes = analyze_tools(pr) if shows_calls else (Tools(), [])
-    reasoning = analyze_reasoning(pr, tools.format is not ToolFormat.NONE)
+    reasoning = analyze_reasoning(pr, tools)
     content, eot = analyze_content(pr, reasoning)
     a = Analysis(
         name=source.name,
@@ -48,8 +48,11 @@ def _analyze(source: TemplateSource) -> Analysis:
         notes=tuple(notes),
     )
     a = replace(a, capabilities=_capabilities(pr, a))
-    a = apply_overrides(a)
-    return _finish(a, source, pr)
+    changed = apply_overrides(a)
+    if changed.reasoning != a.reasoning:  # content markers depend on the reasoning markers
+        content, eot = analyze_content(pr, changed.reasoning)
+        changed = replace(changed, content=content, end_of_turn=eot, tools=_strip_eot(tools, eot))
+    return _finish(changed, source, pr)
 
 
 def _strip_eot(tools: Tools, eot: tuple[str, ...]) -> Tools:

@@ -7,9 +7,21 @@ gives the start and end markers. Content: the text around a canary content strin
 
 from __future__ import annotations
 
+import re
+
 from pegtool.analysis import probe as P
-from pegtool.analysis.diff import diff_split, first_marker, last_marker, marker_safe_prefix, segments
-from pegtool.analysis.record import Content, ContentMode, Reasoning, ReasoningMode
+from pegtool.analysis.diff import (
+    diff_split,
+    first_marker,
+    last_marker,
+    marker_safe_prefix,
+    marker_safe_suffix,
+    markers_in,
+    segments,
+)
+
+_WS = re.compile(r"\s")
+from pegtool.analysis.record import Content, ContentMode, Reasoning, ReasoningMode, ToolFormat, Tools
 
 FIELDS = ("reasoning_content", "thinking", "reasoning")
 
@@ -18,30 +30,88 @@ def _with_calls(pr: P.Prober) -> list[dict[str, object]]:
     return [pr.call(P.ALPHA, {P.ARG1: P.V1})]
 
 
-def analyze_reasoning(pr: P.Prober, has_tools: bool) -> Reasoning:
+def analyze_reasoning(pr: P.Prober, tools: Tools | None = None) -> Reasoning:
     """Find the reasoning markers with content; failing that, next to tool calls only."""
-    found = _reasoning_near(pr, P.CONTENT, None)
+    stops = _tool_stops(tools)
+    found = _reasoning_near(pr, P.CONTENT, None, stops)
     if found is not None:
         return found
-    if has_tools:
-        found = _reasoning_near(pr, "", _with_calls(pr))
+    if tools is not None and tools.format is not ToolFormat.NONE:
+        found = _reasoning_near(pr, "", _with_calls(pr), stops)
         if found is not None:
             return Reasoning(ReasoningMode.TOOLS_ONLY, found.start, found.end, found.field)
     return Reasoning()
 
 
-def _reasoning_near(pr: P.Prober, content: str, calls: list[dict[str, object]] | None) -> Reasoning | None:
+def _tool_stops(tools: Tools | None) -> list[str]:
+    if tools is None or tools.format is ToolFormat.NONE:
+        return []
+    heads = [tools.section_start.strip(), tools.call_start.strip()]
+    return [h.split()[0] for h in heads if h.split()]
+
+
+def _reasoning_near(pr: P.Prober, content: str, calls: list[dict[str, object]] | None,
+                    stops: list[str]) -> Reasoning | None:
     base = pr.turn("reasoning.base", pr.assistant(content, calls))
     if base is None:
         return None
     for field in FIELDS:
         t = pr.turn(f"reasoning.{field}", pr.assistant(content, calls, P.REASONING, field))
         if t is not None and P.REASONING in t.segment:
-            return _markers(base.segment, t.segment, t.generation_prompt, field)
+            return _markers(pr, base.segment, t, field, stops)
     return None
 
 
-def _markers(seg0: str, seg: str, gp: str, field: str) -> Reasoning:
+def _markers(pr: P.Prober, seg0: str, t: P.Turn, field: str, stops: list[str]) -> Reasoning:
+    if P.REASONING not in t.output:
+        return _markers_in_segment(seg0, t.segment, t.generation_prompt, field, stops)
+    before, _, after = t.output.partition(P.REASONING)
+    start = before.strip()
+    end = _end_marker(pr, after, stops)
+    if not start:
+        start = _markers_in_segment(seg0, t.segment, t.generation_prompt, field, stops).start
+    if not start:
+        start = _opening_of(end, t.segment[:t.segment.index(P.REASONING)])
+    return Reasoning(ReasoningMode.TAG_BASED, start, end, field)
+
+
+def _opening_of(end: str, before: str) -> str:
+    """The opening tag ``<x>`` of a closing end marker ``</x>`` when it precedes the reasoning.
+
+    >>> _opening_of("</think:o>", "<a><think:o>")
+    '<think:o>'
+    """
+    if not (end.startswith("</") and end.endswith(">")):
+        return ""
+    opening = "<" + end[2:]
+    return opening if opening in before else ""
+
+
+def _end_marker(pr: P.Prober, after: str, stops: list[str]) -> str:
+    """The reasoning end: the text up to the content (minus the content's own start marker) or up
+    to the first tool-call marker; otherwise the leading marker run."""
+    if P.CONTENT in after:
+        between = after[:after.index(P.CONTENT)]
+        cut = len(between) - _content_start_overlap(pr, between)
+        end = between[:cut].strip()
+        return end or between.strip()
+    for stop in stops:
+        if stop in after:
+            return after[:after.index(stop)].strip() or first_segment_run(after)
+    return first_segment_run(after)
+
+
+def _content_start_overlap(pr: P.Prober, between: str) -> int:
+    """Length of the tail of ``between`` that a content-only render also puts before its content."""
+    out = pr.output("content.prefix", pr.assistant(P.CONTENT))
+    if out is None or P.CONTENT not in out:
+        return 0
+    prefix = out[:out.index(P.CONTENT)]
+    n = marker_safe_suffix(between, prefix)
+    return 0 if n >= len(between.strip()) else n
+
+
+def _markers_in_segment(seg0: str, seg: str, gp: str, field: str, stops: list[str]) -> Reasoning:
     d = diff_split(seg0, seg)
     before, _, after = d.right.partition(P.REASONING)
     if P.REASONING not in d.right:
@@ -51,8 +121,7 @@ def _markers(seg0: str, seg: str, gp: str, field: str) -> Reasoning:
     if not start:
         start = _start_in_prefix(d.prefix, gp)
     end = (after + d.suffix).strip() if not after.strip() else after.strip()
-    end = first_segment_run(end)
-    return Reasoning(ReasoningMode.TAG_BASED, start, end, field)
+    return Reasoning(ReasoningMode.TAG_BASED, start, first_segment_run(end), field)
 
 
 def _start_in_prefix(prefix: str, gp: str) -> str:
@@ -84,21 +153,45 @@ def first_segment_run(text: str) -> str:
 
 
 def analyze_content(pr: P.Prober, reasoning: Reasoning) -> tuple[Content, tuple[str, ...]]:
-    """Content wrapping and the end-of-turn markers after plain content."""
+    """Content wrapping and the end-of-turn markers after plain content.
+
+    The content start is what precedes the canary (minus an empty reasoning block); the content
+    end is what follows it both in a content-only turn and in a content + call turn (the rest of
+    the content-only tail is the end of turn)."""
     out = pr.output("content", pr.assistant(P.CONTENT))
     if out is None or P.CONTENT not in out:
         return Content(), ()
     before, _, after = out.partition(P.CONTENT)
-    before = _strip_empty_reasoning(before, reasoning).strip()
-    start = last_marker(before) if before else ""
-    if start and (start == reasoning.end or start == reasoning.start):
-        start = ""
+    start = _content_start(_strip_empty_reasoning(before, reasoning).strip(), reasoning)
+    end = _content_end(pr, after)
     eot = after.strip()
-    if start:
+    if not end and start:
         end = first_marker(eot)
-        rest = eot[len(end):].strip()
+    if start or end:
+        rest = eot[len(end):].strip() if eot.startswith(end) else eot
         return Content(ContentMode.ALWAYS_WRAPPED, start, end), _eot(rest)
     return Content(), _eot(eot)
+
+
+def _content_start(before: str, reasoning: Reasoning) -> str:
+    if not before:
+        return ""
+    if not markers_in(before):
+        start = last_marker(before)
+        return "" if start in (reasoning.end, reasoning.start) else start
+    start = before if not _WS.search(before) else last_marker(before)
+    return "" if start in (reasoning.end, reasoning.start) else start
+
+
+def _content_end(pr: P.Prober, after: str) -> str:
+    """The markers after the content canary that a content + call turn shares."""
+    out = pr.output("content.with_call", pr.assistant(P.CONTENT, _with_calls(pr)))
+    if out is None or P.CONTENT not in out or P.ALPHA not in out:
+        return ""
+    after_call = out[out.index(P.CONTENT) + len(P.CONTENT):]
+    shared = after[:marker_safe_prefix(after, after_call)].strip()
+    rest = after.strip()[len(shared):].strip()
+    return shared if rest and markers_in(shared) and not _WS.search(shared) else ""
 
 
 def _eot(text: str) -> tuple[str, ...]:

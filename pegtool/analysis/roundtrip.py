@@ -134,6 +134,18 @@ def _not_rendered(spec: dict[str, Any], text: str) -> str:
     return ""
 
 
+def _ambiguous(a: Analysis, spec: dict[str, Any], gp: str, text: str) -> str:
+    """Content next to calls after a prompt that opens reasoning, rendered without closing it: the
+    model's text would be reasoning (a call may start inside reasoning), the template says content."""
+    r = a.reasoning
+    if r.mode is not ReasoningMode.TAG_BASED or "reasoning" in spec or not spec.get("calls"):
+        return ""
+    if not spec.get("content") or (r.end and r.end in text):
+        return ""
+    opened = gp.rstrip().endswith(r.start.strip()) if r.start.strip() else r.end not in gp
+    return "ambiguous: the generation prompt opens reasoning that the rendered turn never closes" if opened else ""
+
+
 def _compare(spec: dict[str, Any], msg: Any) -> str:
     want_content = (spec.get("content") or "").strip()
     if msg.content.strip() != want_content:
@@ -169,7 +181,7 @@ def check_scenario(renderer: Renderer, a: Analysis, name: str, tools: list[dict[
         return Outcome(name, "skip", f"render failed: {exc}"[:200])
     if name != "content" and "reasoning" not in spec and not spec.get("calls"):
         return Outcome(name, "skip", "nothing to check")
-    lost = _not_rendered(spec, text)
+    lost = _not_rendered(spec, text) or _ambiguous(a, spec, gp, text)
     if lost:
         return Outcome(name, "skip", lost)
     try:

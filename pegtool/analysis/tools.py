@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pegtool.analysis import probe as P
-from pegtool.analysis.diff import common_prefix_of, diff_split, marker_safe_suffix
+from pegtool.analysis.diff import common_prefix_of, diff_split, marker_safe_suffix, markers_in
 from pegtool.analysis.record import ID_SLOT, INDEX_SLOT, IdPosition, JsonCall, TaggedArgs, ToolFormat, Tools
 
 ARGS2 = {P.ARG1: P.V1, P.ARG2: P.V2}
@@ -30,18 +30,47 @@ class CallShape:
 
 
 def call_section(pr: P.Prober, probe: str, calls: list[dict[str, Any]]) -> str | None:
-    """The text a tool-call message adds over an empty message (ids replaced by ``{{id}}``)."""
-    for content in ("", P.CONTENT):
-        empty = pr.output(probe + ".empty", pr.assistant(content))
-        with_calls = pr.output(probe, pr.assistant(content, calls))
-        if empty is not None and with_calls is not None:
-            break
-    else:
+    """The text a tool-call message adds over a message without calls (ids replaced by ``{{id}}``).
+
+    Markers a template also prints around an *empty* message (an empty call section) fall into
+    the common text of that diff; the same diff with canary content recovers them."""
+    pairs = {c: _pair(pr, probe, calls, c) for c in ("", P.CONTENT)}
+    base = pairs[""] or pairs[P.CONTENT]
+    if base is None:
         return None
-    text = diff_split(empty, with_calls).right
+    text = diff_split(*base).right
+    text = _widen(text, pairs[P.CONTENT], base[0]) if pairs[""] else text
     for i in range(len(calls)):
         text = text.replace(pr.call_id(i), ID_SLOT)
     return text
+
+
+def _pair(pr: P.Prober, probe: str, calls: list[dict[str, Any]], content: str) -> tuple[str, str] | None:
+    empty = pr.output(probe + ".empty", pr.assistant(content))
+    with_calls = pr.output(probe, pr.assistant(content, calls))
+    if empty is None or with_calls is None:
+        return None
+    if not content:
+        return empty, with_calls
+    if P.CONTENT not in with_calls or P.CONTENT not in empty:
+        return None
+    cut = with_calls.index(P.CONTENT) + len(P.CONTENT)
+    return empty[empty.index(P.CONTENT) + len(P.CONTENT):], with_calls[cut:]
+
+
+def _widen(text: str, with_content: tuple[str, str] | None, empty: str) -> str:
+    """``text`` extended by the markers around it in the content diff that the empty message
+    also printed (``<section></section>`` rendered even without calls)."""
+    if with_content is None or not text:
+        return text
+    wide = diff_split(*with_content).right.lstrip()
+    i = wide.find(text)
+    if i < 0:
+        return text
+    extra = markers_in(wide[:i]) + markers_in(wide[i + len(text):])
+    if not extra or any(m not in empty for m in extra):
+        return text
+    return wide
 
 
 def json_span(text: str, pos: int) -> tuple[int, int, Any] | None:

@@ -160,7 +160,7 @@ def _reasoning(a: Analysis, o: _Opts, trig: str) -> Node:
     gp = o.generation_prompt.rstrip()
     start = r.start.strip()
     if start and start in gp and r.end in gp[gp.rfind(start):]:
-        return space()  # pre-closed by the prompt: no reasoning this turn
+        return space() + opt(mk(r.end) + space())  # pre-closed by the prompt (a repeated end is tolerated)
     closed = capture(Tag.REASONING, until(r.end)) + mk(r.end) + space()
     if o.tool_calls_in_reasoning and trig:
         open_call = capture(Tag.REASONING, until(trig, r.end))
@@ -168,10 +168,11 @@ def _reasoning(a: Analysis, o: _Opts, trig: str) -> Node:
     else:
         body = closed
     if start and gp.endswith(start):
-        return body  # forced open by the prompt
+        return opt(body)  # forced open by the prompt (no end marker at all: everything is content)
     if not start:
         return opt(body)
-    return opt(space() + mk(start) + body)
+    bare_end = space() + mk(r.end) + space()  # an empty reasoning block written without its start
+    return opt((space() + mk(start) + body) | bare_end)
 
 
 def _peek_lit(text: str) -> Node:
@@ -186,10 +187,15 @@ def _content(a: Analysis, o: _Opts, stops: list[str]) -> Node:
         return space() + capture(Tag.CONTENT, json_schema(schema)) + space()
     plain = capture(Tag.CONTENT, until(*[s for s in stops if s]))
     c = a.content
-    if c.mode is ContentMode.PLAIN or not c.start or not c.end:
+    if c.mode is ContentMode.PLAIN or not (c.start or c.end):
         return plain
-    wrapped = space() + mk(c.start) + capture(Tag.CONTENT, until(c.end)) + mk(c.end) + space()
-    return wrapped | plain
+    if not c.end:
+        return (space() + mk(c.start) + plain) | plain
+    inner = capture(Tag.CONTENT, until(*[s for s in [*stops, first_literal(c.end)] if s]))
+    closed = inner + mk(c.end) + space()
+    if not c.start:
+        return closed | plain
+    return (space() + mk(c.start) + closed) | plain
 
 
 def _response_schema(rf: Any) -> Any:

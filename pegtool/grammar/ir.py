@@ -268,7 +268,7 @@ class Grammar:
 
     rules: tuple[tuple[str, Node], ...]
     root: str = "root"
-    _index: Mapping[str, Node] = field(default=None, compare=False, hash=False, repr=False)  # type: ignore[assignment]
+    _index: Mapping[str, Node] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", dict(self.rules))

@@ -32,13 +32,11 @@ __all__ = [
     "TriggerWarning",
     "build_sampler",
     "chat_completion",
+    "complete",
     "default_chat_format",
     "prepare_request",
     "start_generation",
 ]
-
-_TEMPLATE_KEYS = ("chat_template_kwargs",)
-
 
 def default_chat_format(llama: Any) -> ChatFormat:
     """The chat format of the GGUF ``llama`` was loaded from (its own chat template)."""
@@ -101,8 +99,12 @@ def _triggers(llama: Any, prep: Prepared) -> LazyTriggers:
 
 
 def start_generation(llama: Any, prep: Prepared, request: dict[str, Any], *,
-                     fmt: ChatFormat | None = None) -> tuple[Generation, LazyTriggers]:
-    """The (not yet started) generation for ``prep`` with the request's sampling settings."""
+                     soft_stop: list[str] | None = None) -> tuple[Generation, LazyTriggers]:
+    """The (not yet started) generation for ``prep`` with the request's sampling settings.
+
+    ``soft_stop`` (a template's end-of-turn markers) ends free text; it is ignored for an eager
+    grammar and, for a lazy one, once a trigger matched (the grammar then ends the turn).
+    """
     trig = _triggers(llama, prep)
     sampler = build_sampler(
         llama, prep.grammar, lazy=prep.grammar_lazy,
@@ -113,12 +115,11 @@ def start_generation(llama: Any, prep: Prepared, request: dict[str, Any], *,
         logit_bias=_logit_bias(request.get("logit_bias")),
     )
     eager = prep.grammar is not None and not prep.grammar_lazy
-    soft = [] if eager or fmt is None else _end_of_turn(fmt)
     max_tokens = request.get("max_tokens") or request.get("max_completion_tokens")
     gen = Generation(
         llama, prompt_tokens(llama, prep.prompt, prep.bos_token), sampler,
-        max_tokens=max_tokens, stop=_stop_list(request.get("stop")), soft_stop=soft,
-        trigger_regexes=trig.patterns,
+        max_tokens=max_tokens, stop=_stop_list(request.get("stop")),
+        soft_stop=[] if eager else list(soft_stop or []), trigger_regexes=trig.patterns,
     )
     return gen, trig
 
@@ -127,16 +128,17 @@ def _model_name(llama: Any, request: dict[str, Any]) -> str:
     return str(request.get("model") or getattr(llama, "model_path", ""))
 
 
-def chat_completion(llama: Any, request: dict[str, Any], *, chat_format: ChatFormat | None = None,
-                    strict: bool = False) -> Any:
-    """An OpenAI ``chat.completion`` dict for ``request`` (an iterator of chunks if ``stream``).
+def complete(llama: Any, prep: Prepared, request: dict[str, Any] | None = None, *,
+             soft_stop: list[str] | None = None, strict: bool = False) -> Any:
+    """Generate for an already prepared request; a ``chat.completion`` dict or, if
+    ``request["stream"]``, an iterator of ``chat.completion.chunk`` dicts.
 
-    ``chat_format`` defaults to the GGUF's own template. The raw generated text, trigger notes
-    and parse diagnostics are reported under the extra ``"pegtool"`` key.
+    Sampling settings come from ``request`` (temperature, top_k, top_p, min_p, seed,
+    logit_bias, max_tokens, stop). The raw generated text, trigger notes and parse diagnostics
+    are reported under the extra ``"pegtool"`` key.
     """
-    fmt = chat_format or default_chat_format(llama)
-    prep = prepare_request(fmt, request)
-    gen, trig = start_generation(llama, prep, request, fmt=fmt)
+    request = request or {}
+    gen, trig = start_generation(llama, prep, request, soft_stop=soft_stop)
     if request.get("stream"):
         return _stream(llama, prep, gen, request)
     text = gen.run()
@@ -152,6 +154,20 @@ def chat_completion(llama: Any, request: dict[str, Any], *, chat_format: ChatFor
         msg, finish=finish_reason(msg, gen.finish_reason), model=_model_name(llama, request),
         usage=gen.usage(), reasoning_field=prep.parser.reasoning_field, extra=extra,
     )
+
+
+def chat_completion(llama: Any, request: dict[str, Any], *, chat_format: ChatFormat | None = None,
+                    strict: bool = False) -> Any:
+    """An OpenAI ``chat.completion`` dict for ``request`` (an iterator of chunks if ``stream``).
+
+    ``request`` holds ``messages``, ``tools``, ``tool_choice`` ("auto" -> lazy grammar with
+    triggers, "required" / a named tool -> eager grammar, "none" -> no grammar), optional
+    ``parallel_tool_calls``, ``response_format``, ``chat_template_kwargs`` and sampling fields.
+    ``chat_format`` defaults to the GGUF's own template.
+    """
+    fmt = chat_format or default_chat_format(llama)
+    prep = prepare_request(fmt, request)
+    return complete(llama, prep, request, soft_stop=_end_of_turn(fmt), strict=strict)
 
 
 def _stream(llama: Any, prep: Prepared, gen: Generation, request: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -3,31 +3,62 @@
 Failure policy (conventions.md): model output never raises by default. When the text does not
 match the chat grammar, every call recognised before the failure is kept, the rest of the text
 becomes content, and a :class:`~pegtool.messages.Diagnostic` says where and what was expected.
-``strict=True`` raises :class:`~pegtool.errors.ParseError` instead.
+A text that merely ends too early (the partial parse needs more input) keeps what it has, with
+the unfinished call marked ``incomplete``. ``strict=True`` raises
+:class:`~pegtool.errors.ParseError` instead.
+
+Streaming (:class:`ChatStream`) parses the growing text with an engine :class:`Session` (memo
+entries that never looked at the end of the text survive each chunk) in *open atomic* mode, so a
+tool call shows while its arguments arrive. Each snapshot is a streaming snapshot (see
+:mod:`pegtool.parser.mapper`: open text spans stop before any marker) and deltas are the
+difference to what was already sent; nothing is ever retracted.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from pegtool.errors import ParseError, caret_context, line_col
-from pegtool.grammar.ir import Grammar
-from pegtool.messages import ChatMessage, Diagnostic, RetractionError, diff_messages
+from pegtool.grammar.ir import Grammar, Tag, Until, walk
+from pegtool.messages import ChatMessage, Diagnostic
 from pegtool.parser.engine import CaptureNode, Parser, ParseResult, Status
-from pegtool.parser.mapper import captures_to_message, complete_only
+from pegtool.parser.mapper import complete_only, snapshot
+from pegtool.parser.stream import ChatStream
+
+_TEXT_TAGS = (Tag.CONTENT, Tag.REASONING)
 
 
-def _diagnostic(text: str, result: ParseResult) -> Diagnostic:
+def _diagnostic(text: str, result: ParseResult, message: str = "") -> Diagnostic:
     pos = result.farthest
     line, col = line_col(text, pos)
     expected = tuple(result.expected)
     exp = ", ".join(expected[:6]) or "something else"
-    return Diagnostic(pos, line, col, expected, caret_context(text, pos), f"expected {exp}")
+    return Diagnostic(pos, line, col, expected, caret_context(text, pos), message or f"expected {exp}")
 
 
 def _covered_end(captures: list[CaptureNode]) -> int:
     return max((c.end for c in captures), default=0)
+
+
+def grammar_markers(grammar: Grammar) -> tuple[str, ...]:
+    """Every delimiter of an ``Until`` in ``grammar`` (white space trimmed): the markup that must
+    never reach an open text span while streaming."""
+    found: dict[str, None] = {}
+    for _, rule in grammar.rules:
+        for node in walk(rule):
+            if isinstance(node, Until):
+                found.update((d.strip(), None) for d in node.delimiters if d.strip())
+    return tuple(found)
+
+
+def _open_text(captures: list[CaptureNode]) -> Tag | None:
+    """The tag of the open REASONING / CONTENT span at the end of a partial parse, if any."""
+    for node in reversed(captures):
+        if node.partial:
+            if node.tag in _TEXT_TAGS:
+                return node.tag
+            return _open_text(node.children)
+    return None
 
 
 class ChatParser:
@@ -38,18 +69,44 @@ class ChatParser:
         self.reasoning_field = reasoning_field
         self.id_salt = id_salt
         self._engine = Parser(grammar)
+        self.markers = grammar_markers(self._engine.grammar)
+
+    @property
+    def engine(self) -> Parser:
+        return self._engine
 
     def _message(self, text: str, captures: list[CaptureNode]) -> ChatMessage:
-        return captures_to_message(text, captures, id_salt=self.id_salt)
+        return snapshot(text, captures, id_salt=self.id_salt)[0]
 
     def parse(self, text: str, strict: bool = False) -> ChatMessage:
         """The message for a complete output. Lenient unless ``strict``."""
-        result = self._engine.parse(text)
+        return self.conclude(text, self._engine.parse(text), strict=strict)
+
+    def conclude(
+        self, text: str, result: ParseResult, *, strict: bool = False, partial: ParseResult | None = None
+    ) -> ChatMessage:
+        """The final message from a full-mode ``result`` (``partial``: a partial-mode, open-atomic
+        result for the same text, computed when needed)."""
         if result.status is Status.OK and result.end == len(text):
             return self._message(text, result.captures)
         if strict:
             raise ParseError(text, result.farthest, result.expected)
+        if partial is None:
+            partial = self._engine.parse(text, partial=True, open_atomic=True)
+        if partial.status is Status.NEED_MORE:
+            return self._truncated(text, partial)
         return self._recover(text, result)
+
+    def _truncated(self, text: str, result: ParseResult) -> ChatMessage:
+        """The output ended inside a match: keep it, unfinished call marked incomplete; a held-back
+        tail (a marker prefix) goes to the open text span (content when none)."""
+        msg = self._message(text, result.captures)
+        tail = text[result.end :]
+        if not tail or msg.incomplete:
+            return msg
+        if _open_text(result.captures) is Tag.REASONING:
+            return replace(msg, reasoning_content=msg.reasoning_content + tail)
+        return replace(msg, content=msg.content + tail)
 
     def _recover(self, text: str, failed: ParseResult) -> ChatMessage:
         prefix = text[: failed.farthest]
@@ -62,7 +119,7 @@ class ChatParser:
 
     def parse_partial(self, text: str) -> ChatMessage:
         """The message so far for an output that may continue (unfinished calls marked)."""
-        result = self._engine.parse(text, partial=True)
+        result = self._engine.parse(text, partial=True, open_atomic=True)
         if result.status is Status.FAIL:
             return self._recover(text, result)
         return self._message(text, result.captures)
@@ -70,36 +127,9 @@ class ChatParser:
     def stream(self) -> ChatStream:
         return ChatStream(self)
 
+    def stream_snapshot(self, text: str, result: ParseResult) -> tuple[ChatMessage, int]:
+        """A streaming snapshot of a partial result: (message, end of the text it accounts for)."""
+        return snapshot(text, result.captures, id_salt=self.id_salt, hold=self.markers)
 
-class ChatStream:
-    """Feed chunks, get OpenAI deltas. Concatenated deltas always equal the final message."""
 
-    def __init__(self, parser: ChatParser) -> None:
-        self._parser = parser
-        self._text = ""
-        self._sent = ChatMessage()
-        self.deltas: list[dict[str, Any]] = []
-
-    @property
-    def text(self) -> str:
-        return self._text
-
-    def _advance(self, snapshot: ChatMessage) -> list[dict[str, Any]]:
-        try:
-            out = diff_messages(self._sent, snapshot, reasoning_field=self._parser.reasoning_field)
-        except RetractionError:
-            return []  # hold everything back until the text settles
-        self._sent = snapshot
-        self.deltas.extend(out)
-        return out
-
-    def feed(self, chunk: str) -> list[dict[str, Any]]:
-        self._text += chunk
-        return self._advance(self._parser.parse_partial(self._text))
-
-    def finish(self) -> ChatMessage:
-        """The final message; its deltas not yet sent are in ``self.deltas`` after this call."""
-        final = self._parser.parse(self._text)
-        if self._advance(final) == [] and final != self._sent:
-            final = self._sent  # the final parse would retract what was streamed: keep what was sent
-        return final
+__all__ = ["ChatParser", "ChatStream", "grammar_markers"]

@@ -108,10 +108,11 @@ def _describe_class(node: CharClass) -> str:
 class Program:
     """The closures of one grammar for one mode; :meth:`rule` gives a rule's entry point."""
 
-    def __init__(self, facts: Facts, *, partial: bool, fast: bool) -> None:
+    def __init__(self, facts: Facts, *, partial: bool, fast: bool, open_atomic: bool = False) -> None:
         self.facts = facts
         self.partial = partial
         self.fast = fast
+        self.open_atomic = open_atomic
         self._bodies: list[Matcher | None] = [None] * facts.nrules
         self._refs: dict[str, Matcher] = {}
 
@@ -314,6 +315,8 @@ class Program:
 
     def _c_Atomic(self, node: Atomic) -> Matcher:
         f = self.compile(node.item)
+        if self.open_atomic:
+            return f
 
         def m(c: Ctx, pos: int) -> int:
             caps = c.caps

@@ -25,6 +25,7 @@ from __future__ import annotations
 import enum
 import sys
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pegtool.errors import ParseError
@@ -77,41 +78,52 @@ class Parser:
         self.warnings: tuple[str, ...] = tuple(warnings)
         self.fast = fast
         self._facts = Facts(lowered)
-        self._programs: dict[tuple[bool, bool], Program] = {}
+        self._programs: dict[tuple[bool, bool, bool], Program] = {}
 
-    def program(self, *, partial: bool, fast: bool) -> Program:
-        key = (partial, fast)
+    def program(self, *, partial: bool, fast: bool, open_atomic: bool = False) -> Program:
+        key = (partial, fast, open_atomic and partial)
         if key not in self._programs:
-            self._programs[key] = Program(self._facts, partial=partial, fast=fast)
+            self._programs[key] = Program(self._facts, partial=partial, fast=fast, open_atomic=key[2])
         return self._programs[key]
 
     def parse(
-        self, text: str, *, partial: bool = False, rule: str | None = None, pos: int = 0
+        self,
+        text: str,
+        *,
+        partial: bool = False,
+        rule: str | None = None,
+        pos: int = 0,
+        open_atomic: bool = False,
     ) -> ParseResult:
-        """Parse ``text`` from ``pos`` with ``rule`` (default: the root); need not consume all."""
-        return self._parse(text, {}, partial=partial, rule=rule, pos=pos)[0]
+        """Parse ``text`` from ``pos`` with ``rule`` (default: the root); need not consume all.
+
+        ``open_atomic`` (partial mode only): a half-matched :class:`~pegtool.grammar.ir.Atomic`
+        group keeps its captures (marked partial) instead of producing none — what a streaming
+        consumer needs to show a tool call while its arguments are still arriving."""
+        return self._parse(text, {}, partial=partial, rule=rule, pos=pos, open_atomic=open_atomic)[0]
 
     def match(self, text: str) -> bool:
         """Full acceptance: OK and the whole text consumed (GBNF's anchored reading)."""
         result = self.parse(text)
         return result.status is Status.OK and result.end == len(text)
 
-    def session(self, *, rule: str | None = None) -> Session:
+    def session(self, *, rule: str | None = None, open_atomic: bool = False) -> Session:
         """An appendable parse whose memo table is reused across :meth:`Session.extend` calls."""
-        return Session(self, rule)
+        return Session(self, rule, open_atomic=open_atomic)
 
     def _parse(
-        self, text: str, memo: dict, *, partial: bool, rule: str | None, pos: int
+        self, text: str, memo: dict, *, partial: bool, rule: str | None, pos: int, open_atomic: bool = False
     ) -> tuple[ParseResult, Ctx]:
         name = rule or self.grammar.root
         if name not in self.grammar:
             raise KeyError(f"no rule named {name!r}")
-        prog = self.program(partial=partial, fast=self.fast)
+        prog = self.program(partial=partial, fast=self.fast, open_atomic=open_atomic)
         ctx = Ctx(text, memo)
-        result = _result(run(prog.rule(name), ctx, pos), ctx, exact=not self.fast)
+        result = _result(run(lambda: prog.rule(name), ctx, pos), ctx, exact=not self.fast)
         if self.fast and _needs_diagnosis(result, len(text)):
             exact = Ctx(text, {})
-            run(self.program(partial=partial, fast=False).rule(name), exact, pos)
+            slow = self.program(partial=partial, fast=False, open_atomic=open_atomic)
+            run(lambda: slow.rule(name), exact, pos)
             result.farthest, result.expected = _expectations(exact)
         return result, ctx
 
@@ -120,13 +132,14 @@ def _needs_diagnosis(result: ParseResult, n: int) -> bool:
     return result.status is Status.FAIL or (result.status is Status.OK and result.end < n)
 
 
-def run(fn: Matcher, ctx: Ctx, pos: int) -> int:
-    """Call a compiled matcher with a raised recursion limit; too-deep input -> ParseError."""
+def run(get: Callable[[], Matcher], ctx: Ctx, pos: int) -> int:
+    """Compile (lazily, ``get``) and call a matcher with a raised recursion limit, so deep rule
+    chains (e.g. long length-bounded DFAs) compile too; too-deep input -> ParseError."""
     old = sys.getrecursionlimit()
     if old < DEEP_RECURSION:
         sys.setrecursionlimit(DEEP_RECURSION)
     try:
-        return fn(ctx, pos)
+        return get()(ctx, pos)
     except RecursionError:
         raise ParseError(
             ctx.text, max(ctx.far, pos), (), "input is nested too deeply for the parser"
@@ -154,9 +167,10 @@ class Session:
     """Parse text that grows by appending; memo entries that never examined the old end of the
     text are kept between calls, so re-parsing costs little more than the new text."""
 
-    def __init__(self, parser: Parser, rule: str | None = None) -> None:
+    def __init__(self, parser: Parser, rule: str | None = None, *, open_atomic: bool = False) -> None:
         self.parser = parser
         self.rule = rule
+        self.open_atomic = open_atomic
         self._chunks: list[str] = []
         self._text = ""
         self._memo: dict[int, tuple[int, list[CaptureNode], bool]] = {}
@@ -169,6 +183,10 @@ class Session:
             self._chunks.clear()
         return self._text
 
+    def append(self, more: str) -> None:
+        """Append ``more`` without parsing (the next :meth:`result` sees it)."""
+        self._chunks.append(more)
+
     def extend(self, more: str) -> ParseResult:
         """Append ``more`` and re-parse in partial mode."""
         self._chunks.append(more)
@@ -179,7 +197,9 @@ class Session:
         memo = self._memo
         for key in self._stale:
             memo.pop(key, None)
-        result, ctx = self.parser._parse(self.text, memo, partial=True, rule=self.rule, pos=0)
+        result, ctx = self.parser._parse(
+            self.text, memo, partial=True, rule=self.rule, pos=0, open_atomic=self.open_atomic
+        )
         self._stale = ctx.hits
         return result
 

@@ -67,6 +67,7 @@ class RegexGen:
 
     def __init__(self, rules: Rules) -> None:
         self._rules = rules
+        self._memo: dict[Node, str] = {}
 
     def pattern(self, node: Node) -> str | None:
         """The pattern of ``node``, or None when it is too large or not expressible."""
@@ -74,14 +75,17 @@ class RegexGen:
             return None
         try:
             text = self._re(node)
-        except _TooLarge:
+        except (_TooLarge, RecursionError):  # deep rule chains (e.g. long DFAs) stay interpreted
             return None
         return text if len(text) <= MAX_PATTERN else None
 
     def _re(self, node: Node) -> str:
-        out = self._dispatch(node)
-        if len(out) > MAX_PATTERN:
-            raise _TooLarge
+        out = self._memo.get(node)
+        if out is None:
+            out = self._dispatch(node)
+            if len(out) > MAX_PATTERN:
+                raise _TooLarge
+            self._memo[node] = out
         return out
 
     def _dispatch(self, node: Node) -> str:  # noqa: C901 - one branch per node type

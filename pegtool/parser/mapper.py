@@ -9,6 +9,15 @@ Capture conventions (set by :mod:`pegtool.grammar.chat`):
 
 Snapshots of a growing output must only grow (see :mod:`pegtool.messages`): a partial call's
 arguments are an unclosed JSON prefix that later text extends, never rewrites.
+
+Streaming snapshots (``hold`` given) are more careful than a final message, because a partial
+parse may still take another way once more text arrives:
+
+* an open (partial) ``REASONING`` / ``CONTENT`` span is cut before the first marker of the
+  grammar it contains, or before a tail that may grow into one (another alternative may claim
+  that text: a tool call inside an unclosed reasoning block, for example);
+* a partial ``TOOL_CALL`` is shown only once something after its name has started (the name
+  itself and its suffix are settled).
 """
 
 from __future__ import annotations
@@ -38,6 +47,28 @@ class _Acc:
     content: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
     calls: list[ToolCall] = field(default_factory=list)
+    hold: tuple[str, ...] | None = None
+    upto: int = 0  # end of the text this snapshot accounts for
+
+
+def hazard_cut(text: str, start: int, end: int, markers: tuple[str, ...]) -> int:
+    """The end of the streamable part of ``text[start:end]``: before the first marker in it, or
+    before a tail that is a proper prefix of a marker.
+
+    >>> hazard_cut("ab <tool_call> x", 0, 16, ("<tool_call>",)), hazard_cut("ab <to", 0, 6, ("<tool_call>",))
+    (3, 3)
+    """
+    cut = end
+    for m in markers:
+        i = text.find(m, start, end)
+        if 0 <= i < cut:
+            cut = i
+    lo = max(start, end - max((len(m) for m in markers), default=0) + 1)
+    for j in range(lo, cut):
+        tail = text[j:end]
+        if any(m.startswith(tail) for m in markers):
+            return j
+    return cut
 
 
 def _child(node: CaptureNode, tag: Tag) -> CaptureNode | None:
@@ -79,9 +110,19 @@ def _tagged_arguments(text: str, call: CaptureNode) -> str:
     return body + "}" if not call.partial else body
 
 
-def _call(text: str, node: CaptureNode, index: int, salt: str) -> ToolCall | None:
+def _settled_name(node: CaptureNode) -> bool:
+    """A partial call's name is settled once a capture after the name has started."""
+    seen = False
+    for c in node.children:
+        if seen:
+            return True
+        seen = c.tag is Tag.TOOL_NAME
+    return False
+
+
+def _call(text: str, node: CaptureNode, index: int, salt: str, stream: bool = False) -> ToolCall | None:
     name = _child(node, Tag.TOOL_NAME)
-    if name is None or name.partial:
+    if name is None or name.partial or (stream and node.partial and not _settled_name(node)):
         return None
     name_text = name.text(text).strip()
     ident = _child(node, Tag.TOOL_ID)
@@ -98,25 +139,44 @@ def _call(text: str, node: CaptureNode, index: int, salt: str) -> ToolCall | Non
     return ToolCall(name_text, arguments, call_id, incomplete=node.partial)
 
 
+def _span(text: str, node: CaptureNode, acc: _Acc) -> str:
+    end = node.end
+    if acc.hold is not None and node.partial:
+        end = hazard_cut(text, node.start, end, acc.hold)
+    acc.upto = max(acc.upto, end)
+    return text[node.start : end]
+
+
 def _walk(text: str, nodes: Iterable[CaptureNode], acc: _Acc, salt: str) -> None:
     for node in nodes:
         if node.tag is Tag.CONTENT:
-            acc.content.append(node.text(text))
+            acc.content.append(_span(text, node, acc))
         elif node.tag is Tag.REASONING:
-            acc.reasoning.append(node.text(text))
+            acc.reasoning.append(_span(text, node, acc))
         elif node.tag is Tag.TOOL_CALL:
-            call = _call(text, node, len(acc.calls), salt)
+            call = _call(text, node, len(acc.calls), salt, acc.hold is not None)
             if call is not None:
                 acc.calls.append(call)
+                acc.upto = max(acc.upto, node.end)
         else:
             _walk(text, node.children, acc, salt)
 
 
-def captures_to_message(text: str, captures: Sequence[CaptureNode], *, id_salt: str = "") -> ChatMessage:
-    """The message the captures of ``text`` describe."""
-    acc = _Acc()
+def captures_to_message(
+    text: str, captures: Sequence[CaptureNode], *, id_salt: str = "", hold: tuple[str, ...] | None = None
+) -> ChatMessage:
+    """The message the captures of ``text`` describe; ``hold`` (the grammar's markers) asks for a
+    streaming snapshot (see the module docstring)."""
+    return snapshot(text, captures, id_salt=id_salt, hold=hold)[0]
+
+
+def snapshot(
+    text: str, captures: Sequence[CaptureNode], *, id_salt: str = "", hold: tuple[str, ...] | None = None
+) -> tuple[ChatMessage, int]:
+    """(message, end of the text it accounts for) — see :func:`captures_to_message`."""
+    acc = _Acc(hold=hold)
     _walk(text, captures, acc, id_salt)
-    return ChatMessage("".join(acc.content), "".join(acc.reasoning), tuple(acc.calls))
+    return ChatMessage("".join(acc.content), "".join(acc.reasoning), tuple(acc.calls)), acc.upto
 
 
 def complete_only(captures: Sequence[CaptureNode]) -> list[CaptureNode]:

@@ -1,0 +1,134 @@
+"""Stage: parser — streaming: model output chunks -> OpenAI deltas, never retracted.
+
+:class:`ChatStream` appends each chunk to an engine :class:`~pegtool.parser.engine.Session`
+(partial mode, open atomic groups), maps the captures to a *streaming snapshot* (open text spans
+stop before any marker of the grammar, a partial call shows once its name is settled) and sends
+the difference to what was already sent (:func:`~pegtool.messages.diff_messages`).
+
+Guarantees: the concatenated deltas always equal the message :meth:`ChatStream.finish` returns;
+argument fragments concatenate to the final ``arguments``; no delta is taken back. A snapshot
+that would retract something already sent is held back (nothing is sent for that chunk). If the
+output breaks the grammar, or the final parse disagrees with what was sent, the stream keeps
+what it sent and every later character goes to ``content`` (with a diagnostic): text is never
+lost. ``finish()`` on truncated output marks the unfinished call ``incomplete``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from pegtool.messages import ChatMessage, Diagnostic, RetractionError, diff_messages
+from pegtool.parser.engine import ParseResult, Session, Status
+
+if TYPE_CHECKING:
+    from pegtool.parser.chat import ChatParser
+
+
+class ChatStream:
+    """Feed chunks, get OpenAI deltas. Concatenated deltas always equal the final message."""
+
+    def __init__(self, parser: ChatParser) -> None:
+        self._parser = parser
+        self._session: Session = parser.engine.session(open_atomic=True)
+        self._sent = ChatMessage()
+        self._upto = 0  # end of the text the sent snapshot accounts for
+        self._last: ParseResult | None = None
+        self._broken = False  # the output left the grammar: later text streams as content
+        self._final: ChatMessage | None = None
+        self.held = 0  # snapshots held back because they would have retracted a delta
+        self.deltas: list[dict[str, Any]] = []
+
+    @property
+    def text(self) -> str:
+        return self._session.text
+
+    @property
+    def sent(self) -> ChatMessage:
+        """The message the deltas sent so far add up to."""
+        return self._sent
+
+    @property
+    def finish_reason(self) -> str:
+        """OpenAI ``finish_reason`` for the final chunk: "length" when a call is unfinished,
+        "tool_calls" when calls were made, else "stop" (call after :meth:`finish`)."""
+        msg = self._final or self._sent
+        if msg.incomplete:
+            return "length"
+        return "tool_calls" if msg.tool_calls else "stop"
+
+    def feed(self, chunk: str) -> list[dict[str, Any]]:
+        """Append ``chunk``; the deltas it releases (possibly none)."""
+        if self._final is not None:
+            raise ValueError("feed() after finish()")
+        if not chunk:
+            return []
+        if self._broken:
+            self._session.append(chunk)
+            return self._send(replace(self._sent, content=self._sent.content + chunk), len(self.text))
+        result = self._session.extend(chunk)
+        self._last = result
+        if result.status is Status.FAIL:
+            return self._break(result)
+        msg, upto = self._parser.stream_snapshot(self.text, result)
+        return self._send(msg, upto)
+
+    def _send(self, msg: ChatMessage, upto: int) -> list[dict[str, Any]]:
+        try:
+            out = diff_messages(self._sent, msg, reasoning_field=self._parser.reasoning_field)
+        except RetractionError:
+            self.held += 1
+            return []
+        self._sent, self._upto = msg, max(self._upto, upto)
+        self.deltas.extend(out)
+        return out
+
+    def _break(self, result: ParseResult) -> list[dict[str, Any]]:
+        """The output left the grammar: from now on, everything not yet sent is content."""
+        text = self.text
+        recovered = self._parser.conclude(text, result, partial=result)
+        out = self._send(recovered, len(text))
+        if self._sent is not recovered:
+            out = self._fallback(result_message=None)
+        self._broken = True
+        return out
+
+    def _fallback(self, result_message: ChatMessage | None, why: str = "") -> list[dict[str, Any]]:
+        """Keep what was sent; the text after it becomes content (with a diagnostic)."""
+        text = self.text
+        rest = text[self._upto :]
+        calls = self._sent.tool_calls
+        diags = result_message.diagnostics if result_message is not None else ()
+        if not diags:
+            pos = self._upto
+            msg = why or "the output left the chat grammar after this point; the rest is content"
+            diags = (Diagnostic(pos, 0, 0, (), text[pos : pos + 40], msg),)
+        new = ChatMessage(self._sent.content + rest, self._sent.reasoning_content, calls,
+                          self._sent.diagnostics + diags)
+        out = self._send(new, len(text))
+        return out
+
+    def finish(self) -> ChatMessage:
+        """The final message; the deltas it releases are appended to ``self.deltas``."""
+        if self._final is not None:
+            return self._final
+        if self._broken:
+            self._final = self._sent
+            return self._final
+        text = self.text
+        final = self._parser.conclude(text, self._session.finish(), partial=self._last_partial())
+        before = len(self.deltas)
+        self._send(final, len(text))
+        if self._sent is not final:
+            self._fallback(final, "the final parse disagrees with what was streamed; the rest is content")
+        self.finish_deltas = self.deltas[before:]
+        self._final = self._sent
+        return self._final
+
+    def _last_partial(self) -> ParseResult:
+        if self._last is None:
+            self._last = self._session.result()
+        return self._last
+
+
+__all__ = ["ChatStream"]

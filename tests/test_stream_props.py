@@ -1,0 +1,142 @@
+"""Streaming properties over the round-trip texts of every template (pegtool.parser.stream).
+
+For each template and scenario (rendered through the template as in
+:mod:`pegtool.analysis.roundtrip`), any chunking of the model text — one character at a time
+included — gives deltas that concatenate to the final message, which equals the non-streamed
+parse; argument fragments concatenate to the final ``arguments``; nothing is retracted.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pegtool.analysis import roundtrip as R
+from pegtool.analysis.analyze import analyze
+from pegtool.grammar.chat import build_chat_grammar
+from pegtool.messages import ChatMessage, apply_deltas
+from pegtool.parser.chat import ChatParser
+from pegtool.template import Renderer, load_template
+
+TEMPLATES = sorted((Path(__file__).resolve().parents[1] / "templates").glob("*.jinja"))
+USER = [{"role": "user", "content": "Please help me."}]
+
+
+def _key(msg: ChatMessage) -> tuple[Any, ...]:
+    return (msg.content, msg.reasoning_content, [(c.name, c.id, c.arguments) for c in msg.tool_calls])
+
+
+@functools.lru_cache(maxsize=None)
+def _cases() -> tuple[tuple[str, str, ChatParser, str], ...]:
+    """(template, scenario, parser, model text) for every scenario each template renders."""
+    tools = R.load_tools()
+    out = []
+    for path in TEMPLATES:
+        try:
+            source = load_template(path)
+            a = analyze(source)
+        except Exception:  # noqa: BLE001 - analysis failures are tested elsewhere
+            continue
+        renderer = Renderer(source)
+        for name, spec in R.SCENARIOS.items():
+            if R._skip_reason(a, spec):
+                continue
+            try:
+                gp, text = R.model_text(renderer, a, R._message(a, spec), tools, USER)
+                parser = ChatParser(build_chat_grammar(a, tools, generation_prompt=gp))
+            except Exception:  # noqa: BLE001 - render/grammar failures are the round trip's business
+                continue
+            out.append((path.stem, name, parser, text))
+    return tuple(out)
+
+
+def _stream(parser: ChatParser, pieces: list[str]) -> tuple[ChatMessage, list[dict[str, Any]]]:
+    s = parser.stream()
+    deltas: list[dict[str, Any]] = []
+    for p in pieces:
+        deltas.extend(s.feed(p))
+    final = s.finish()
+    assert deltas == s.deltas[: len(deltas)]
+    return final, s.deltas
+
+
+def _check(parser: ChatParser, text: str, pieces: list[str]) -> None:
+    assert "".join(pieces) == text
+    final, deltas = _stream(parser, pieces)
+    rebuilt = apply_deltas(deltas)
+    assert _key(rebuilt) == _key(final)
+    assert _key(final) == _key(parser.parse(text))
+    _check_call_deltas(deltas)
+
+
+def _check_call_deltas(deltas: list[dict[str, Any]]) -> None:
+    """The first delta of call i carries id, type and the whole name; later ones only arguments."""
+    seen: set[int] = set()
+    for d in deltas:
+        for tc in d.get("tool_calls", []):
+            i = tc["index"]
+            if i not in seen:
+                assert i == len(seen) and tc["type"] == "function" and tc["id"] and tc["function"]["name"]
+                seen.add(i)
+            else:
+                assert set(tc) == {"index", "function"} and set(tc["function"]) == {"arguments"}
+
+
+def _chunks(text: str, rng: random.Random, max_len: int) -> list[str]:
+    out, i = [], 0
+    while i < len(text):
+        k = rng.randint(1, max_len)
+        out.append(text[i : i + k])
+        i += k
+    return out
+
+
+def test_cases_cover_most_templates() -> None:
+    assert len({c[0] for c in _cases()}) >= 60
+
+
+@pytest.mark.parametrize("index", range(12))
+def test_one_char_chunks_equal_parse(index: int) -> None:
+    """Every case, one character at a time (split over 12 tests to keep each short)."""
+    cases = _cases()
+    for tmpl, scen, parser, text in cases[index::12]:
+        try:
+            _check(parser, text, list(text))
+        except AssertionError as exc:
+            raise AssertionError(f"{tmpl} / {scen}: {exc}") from exc
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(min_value=0), st.integers(min_value=0, max_value=2**32), st.integers(1, 24))
+def test_random_chunkings_equal_parse(which: int, seed: int, max_len: int) -> None:
+    cases = _cases()
+    tmpl, scen, parser, text = cases[which % len(cases)]
+    pieces = _chunks(text, random.Random(seed), max_len)
+    try:
+        _check(parser, text, pieces)
+    except AssertionError as exc:
+        raise AssertionError(f"{tmpl} / {scen} / {pieces!r}: {exc}") from exc
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_truncated_output_marks_the_call_incomplete(index: int) -> None:
+    """Cut every call-bearing text inside its arguments: finish() keeps the call, incomplete,
+    and the deltas still add up to it; no text is lost."""
+    cases = [c for c in _cases() if c[1] in ("one_call", "code_arg")]
+    for tmpl, scen, parser, text in cases[index::4]:
+        full = parser.parse(text)
+        if not full.tool_calls or full.diagnostics:
+            continue
+        cut = len(text) - len(text) // 3
+        final, deltas = _stream(parser, list(text[:cut]))
+        assert _key(apply_deltas(deltas)) == _key(final), (tmpl, scen)
+        assert _key(final) == _key(parser.parse(text[:cut])), (tmpl, scen)
+        if final.tool_calls:
+            assert final.tool_calls[-1].incomplete or json.loads(final.tool_calls[-1].arguments) is not None
