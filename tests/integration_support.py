@@ -18,7 +18,6 @@ from pegtool.grammar.builder import (
     json_schema,
     lit,
     opt,
-    space,
     star,
     trigger,
     until,
@@ -37,15 +36,16 @@ TOOLS = [{"type": "function", "function": {"name": "get_weather", "description":
                                             "parameters": WEATHER}}]
 
 
-def hermes_grammar(schemas: dict[str, Any], *, required: bool = False) -> Grammar:
+def hermes_grammar(schemas: dict[str, Any], *, required: bool = False, parallel: bool = True) -> Grammar:
     b = GrammarBuilder()
     calls = [
         lit('{"name": "') + capture(Tag.TOOL_NAME, lit(name)) + lit('", "arguments": ')
         + capture(Tag.TOOL_ARGS, json_schema(schema)) + lit("}")
         for name, schema in schemas.items()
     ]
-    call = capture(Tag.TOOL_CALL, lit("<tool_call>") + space() + choice(*calls) + space() + lit("</tool_call>"))
-    region = trigger(call + star(space() + call) + space())
+    nl = opt(lit("\n"))  # bounded white space: a tiny model loops on an unbounded ``space()``
+    call = capture(Tag.TOOL_CALL, lit("<tool_call>") + nl + choice(*calls) + nl + lit("</tool_call>"))
+    region = trigger(call + star(nl + call) + nl) if parallel else trigger(call + nl)
     if required:
         b.define("root", region + end())
     else:
@@ -53,8 +53,8 @@ def hermes_grammar(schemas: dict[str, Any], *, required: bool = False) -> Gramma
     return b.build("root")
 
 
-def hermes_prepared(prompt: str = "", *, required: bool = False, bos: str = "") -> Prepared:
-    grammar = hermes_grammar({"get_weather": WEATHER}, required=required)
+def hermes_prepared(prompt: str = "", *, required: bool = False, bos: str = "", parallel: bool = False) -> Prepared:
+    grammar = hermes_grammar({"get_weather": WEATHER}, required=required, parallel=parallel)
     choice_ = "required" if required else "auto"
     return Prepared(prompt, "", grammar, ChatParser(grammar), choice_, ["<tool_call>", "</tool_call>"], bos)
 

@@ -252,3 +252,20 @@ def test_progress_plain_lines_and_bar(monkeypatch: pytest.MonkeyPatch) -> None:
     assert bar.getvalue().count("\r") == 2 and bar.getvalue().endswith("\n") and "#" * 28 in bar.getvalue()
     monkeypatch.setenv("CI", "true")
     assert Progress(1, bar).bar is False
+
+
+def test_a_stage_that_hangs_is_cut_off_and_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pegtool.gallery.build import Built, _Stages
+    from pegtool.gallery.discover import Entry
+
+    def spin() -> None:
+        while True:
+            try:
+                sum(range(1000))
+            except Exception:  # noqa: BLE001 - the stage's own handlers must not swallow the timeout
+                pass
+
+    monkeypatch.setenv("PEGTOOL_REGEN_TIMEOUT", "0.2")
+    built = Built(Entry("x", "x.jinja"))
+    assert _Stages(built, Path(".")).run("grammar", spin) is None
+    assert built.errors == {"grammar": "StageTimeout: took longer than 0.2s"}

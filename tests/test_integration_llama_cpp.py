@@ -63,12 +63,14 @@ def test_length_finish_and_stop_strings() -> None:
     from pegtool.integrations.llama_cpp import complete
 
     llama = load_llama()
-    prompt = GEMMA_PROMPT.format(question="Count from 1 to 50, separated by spaces.")
-    out = complete(llama, hermes_prepared(prompt), {"temperature": 0, "max_tokens": 5})
-    assert out["choices"][0]["finish_reason"] == "length" and out["usage"]["completion_tokens"] == 5
-    out = complete(llama, hermes_prepared(prompt), {"temperature": 0, "max_tokens": 40, "stop": ["3"]})
-    text = out["choices"][0]["message"]["content"]
-    assert out["choices"][0]["finish_reason"] == "stop" and "3" not in text
+    prompt = GEMMA_PROMPT.format(question="Write a short poem about the sea.")
+    out = complete(llama, hermes_prepared(prompt), {"temperature": 0, "max_tokens": 12})
+    assert out["choices"][0]["finish_reason"] == "length" and out["usage"]["completion_tokens"] == 12
+    full = out["choices"][0]["message"]["content"]
+    stop = full[len(full) // 2:len(full) // 2 + 3]
+    out = complete(llama, hermes_prepared(prompt), {"temperature": 0, "max_tokens": 12, "stop": [stop]})
+    assert out["choices"][0]["finish_reason"] == "stop"
+    assert out["choices"][0]["message"]["content"] == full[:full.index(stop)]
 
 
 def test_gguf_without_template_asks_for_a_chat_format() -> None:

@@ -142,7 +142,7 @@ def first_segment_run(text: str) -> str:
     """
     out = ""
     for seg in segments(text):
-        if seg.strip() == "" and out:
+        if (seg.strip() == "" or seg[:1].isspace()) and out:
             break
         if P.CONTENT in seg or P.V1 in seg or P.ALPHA in seg:
             break
@@ -165,8 +165,8 @@ def analyze_content(pr: P.Prober, reasoning: Reasoning) -> tuple[Content, tuple[
     start = _content_start(_strip_empty_reasoning(before, reasoning).strip(), reasoning)
     end = _content_end(pr, after)
     eot = after.strip()
-    if not end and start:
-        end = first_marker(eot)
+    if not end and start and eot[len(first_marker(eot)):].strip():
+        end = first_marker(eot)  # the turn's end follows the content's own end marker
     if start or end:
         rest = eot[len(end):].strip() if eot.startswith(end) else eot
         return Content(ContentMode.ALWAYS_WRAPPED, start, end), _eot(rest)

@@ -6,7 +6,10 @@ enums; nothing here builds parsers (``pegtool.grammar.chat`` reads this record).
 Marker strings may contain two placeholders, written literally in the record:
 
 - ``{{id}}``    — the call id the model prints (captured as the tool id);
-- ``{{index}}`` — the 0-based call index printed by templates such as Kimi K2 (``functions.f:0``).
+- ``{{index}}`` — the 0-based call index printed by templates such as Kimi K2 (``functions.f:0``);
+- ``{{name}}``  — the tool name printed again (``to=f<|message|>…<invoke name="f">``);
+- ``{{arg}}``   — the argument name printed again in its closing tag (``<k>v</k>``);
+- ``{{type}}``  — a JSON type word printed next to a value (``type="object"``, ``string="false"``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from typing import Any, TypeVar
 
 ID_SLOT = "{{id}}"
 INDEX_SLOT = "{{index}}"
+NAME_SLOT = "{{name}}"
+ARG_SLOT = "{{arg}}"
+TYPE_SLOT = "{{type}}"
 
 
 class ReasoningMode(str, enum.Enum):

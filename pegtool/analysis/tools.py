@@ -13,8 +13,27 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pegtool.analysis import probe as P
-from pegtool.analysis.diff import common_prefix_of, diff_split, marker_safe_suffix, markers_in
-from pegtool.analysis.record import ID_SLOT, INDEX_SLOT, IdPosition, JsonCall, TaggedArgs, ToolFormat, Tools
+from pegtool.analysis.diff import (
+    DiffSplit,
+    common_prefix_of,
+    diff_split,
+    is_marker,
+    lcp,
+    marker_safe_suffix,
+    segments,
+)
+from pegtool.analysis.record import (
+    ARG_SLOT,
+    ID_SLOT,
+    INDEX_SLOT,
+    NAME_SLOT,
+    TYPE_SLOT,
+    IdPosition,
+    JsonCall,
+    TaggedArgs,
+    ToolFormat,
+    Tools,
+)
 
 ARGS2 = {P.ARG1: P.V1, P.ARG2: P.V2}
 
@@ -32,14 +51,13 @@ class CallShape:
 def call_section(pr: P.Prober, probe: str, calls: list[dict[str, Any]]) -> str | None:
     """The text a tool-call message adds over a message without calls (ids replaced by ``{{id}}``).
 
-    Markers a template also prints around an *empty* message (an empty call section) fall into
-    the common text of that diff; the same diff with canary content recovers them."""
-    pairs = {c: _pair(pr, probe, calls, c) for c in ("", P.CONTENT)}
-    base = pairs[""] or pairs[P.CONTENT]
-    if base is None:
+    Markers a template prints around an *empty* message but not around a content-only message
+    (an empty ``<section></section>``) belong to the call section: the diff is widened to them."""
+    pair = _pair(pr, probe, calls, "") or _pair(pr, probe, calls, P.CONTENT)
+    if pair is None:
         return None
-    text = diff_split(*base).right
-    text = _widen(text, pairs[P.CONTENT], base[0]) if pairs[""] else text
+    d = diff_split(*pair)
+    text = _widen(d, pr.output(probe + ".content", pr.assistant(P.CONTENT)) or "")
     for i in range(len(calls)):
         text = text.replace(pr.call_id(i), ID_SLOT)
     return text
@@ -48,29 +66,34 @@ def call_section(pr: P.Prober, probe: str, calls: list[dict[str, Any]]) -> str |
 def _pair(pr: P.Prober, probe: str, calls: list[dict[str, Any]], content: str) -> tuple[str, str] | None:
     empty = pr.output(probe + ".empty", pr.assistant(content))
     with_calls = pr.output(probe, pr.assistant(content, calls))
-    if empty is None or with_calls is None:
-        return None
-    if not content:
-        return empty, with_calls
-    if P.CONTENT not in with_calls or P.CONTENT not in empty:
-        return None
-    cut = with_calls.index(P.CONTENT) + len(P.CONTENT)
-    return empty[empty.index(P.CONTENT) + len(P.CONTENT):], with_calls[cut:]
+    return None if empty is None or with_calls is None else (empty, with_calls)
 
 
-def _widen(text: str, with_content: tuple[str, str] | None, empty: str) -> str:
-    """``text`` extended by the markers around it in the content diff that the empty message
-    also printed (``<section></section>`` rendered even without calls)."""
-    if with_content is None or not text:
-        return text
-    wide = diff_split(*with_content).right.lstrip()
-    i = wide.find(text)
-    if i < 0:
-        return text
-    extra = markers_in(wide[:i]) + markers_in(wide[i + len(text):])
-    if not extra or any(m not in empty for m in extra):
-        return text
-    return wide
+def _widen(d: DiffSplit, content_only: str) -> str:
+    if not content_only:
+        return d.right
+    head = _edge_markers(d.prefix, content_only, tail=True) or _glued_word(d)
+    tail = _edge_markers(d.suffix, content_only, tail=False)
+    return head + d.right + tail
+
+
+def _glued_word(d: DiffSplit) -> str:
+    """The word the diff starts inside of (``to=`` of ``to=user`` / ``to=f``), when it is plain."""
+    m = re.search(r"[A-Za-z_=:.\-]+$", d.prefix)
+    if m is None or not d.right[:1].strip() or d.prefix[m.start() - 1:m.start()].strip():
+        return ""
+    return m.group()
+
+
+def _edge_markers(text: str, content_only: str, tail: bool) -> str:
+    """The markers at the end (``tail``) or start of ``text`` that ``content_only`` lacks."""
+    segs = segments(text)
+    picked: list[str] = []
+    for seg in (reversed(segs) if tail else segs):
+        if not is_marker(seg) or seg in content_only:
+            break
+        picked.append(seg)
+    return "".join(reversed(picked) if tail else picked)
 
 
 def json_span(text: str, pos: int) -> tuple[int, int, Any] | None:
@@ -97,7 +120,15 @@ def analyze_tools(pr: P.Prober) -> tuple[Tools, list[str]]:
         notes.append("tool call found but its arguments could not be located")
         return Tools(), notes
     tools = _multi_call(pr, shape, notes)
-    return _id_position(tools, shape), notes
+    return _name_slots(_id_position(tools, shape)), notes
+
+
+def _name_slots(t: Tools) -> Tools:
+    """The tool name printed a second time (after the first) becomes ``{{name}}``."""
+    if t.format is ToolFormat.JSON_NATIVE:
+        return t
+    return replace(t, name_suffix=t.name_suffix.replace(P.ALPHA, NAME_SLOT),
+                   call_end=t.call_end.replace(P.ALPHA, NAME_SLOT))
 
 
 # --- JSON-native -------------------------------------------------------------------------------
@@ -204,8 +235,8 @@ def _arg_blocks(region: str) -> tuple[TaggedArgs, str] | None:
     pre, mid = region[:k1], region[k1 + len(P.ARG1):v1]
     if region[k2 - len(pre):k2] != pre or region[k2 + len(P.ARG2):v2] != mid:
         return None
-    between = region[v1 + len(P.V1):k2 - len(pre)]
-    post_last = region[v2 + len(P.V2):]
+    between = region[v1 + len(P.V1):k2 - len(pre)].replace(P.ARG1, ARG_SLOT)
+    post_last = region[v2 + len(P.V2):].replace(P.ARG2, ARG_SLOT)
     post = common_prefix_of(between, post_last)
     return TaggedArgs(pre, mid, mid, post, between[len(post):]), post_last[len(post):]
 
@@ -224,7 +255,22 @@ def _json_values(pr: P.Prober, tagged: TaggedArgs, notes: list[str]) -> TaggedAr
     if value != P.DATA_VALUE:
         notes.append("non-string argument values are not rendered as JSON")
         return replace(tagged, values_json=False)
-    return replace(tagged, arg_mid_json=text[after:brace])
+    return replace(tagged, arg_mid_json=_type_slot(tagged.arg_mid, text[after:brace]))
+
+
+def _type_slot(mid: str, mid_json: str) -> str:
+    """``mid_json`` with the word in which it differs from ``mid`` (a type name) as ``{{type}}``.
+
+    >>> _type_slot('" type="string">', '" type="object">')
+    '" type="{{type}}">'
+    """
+    a = re.search(r"[A-Za-z_]*$", mid[:lcp(mid, mid_json)])
+    start = a.start() if a else 0
+    m1 = re.match(r"[A-Za-z_]+", mid[start:])
+    m2 = re.match(r"[A-Za-z_]+", mid_json[start:])
+    if m1 and m2 and mid[start + m1.end():] == mid_json[start + m2.end():] and m1.group() != m2.group():
+        return mid[:start] + TYPE_SLOT + mid[start + m1.end():]
+    return mid_json
 
 
 # --- several calls -------------------------------------------------------------------------------

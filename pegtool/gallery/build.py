@@ -11,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import re
+import signal
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +24,7 @@ from typing import Any, TypeVar
 
 from pegtool.gallery.discover import Entry
 
+DEFAULT_STAGE_TIMEOUT_S = 60.0
 FIXED_NOW = datetime(2025, 1, 15, 12, 0, 0)
 MESSAGES: tuple[dict[str, str], ...] = ({"role": "user", "content": "Hello"},)
 ARTEFACTS = ("SUMMARY.md", "analysis.json", "grammar-required.gbnf", "grammar.gbnf", "server.json")
@@ -103,16 +107,50 @@ def clean_error(exc: BaseException, directory: Path) -> str:
     return " ".join(text.split())[:500]
 
 
+class StageTimeout(BaseException):
+    """A stage ran past its time budget (a BaseException, so that ``except Exception`` in the
+    stage's own code cannot swallow it)."""
+
+
+def stage_timeout() -> float:
+    """Seconds one stage may take (``PEGTOOL_REGEN_TIMEOUT``, default 60; 0 disables the limit)."""
+    try:
+        return float(os.environ.get("PEGTOOL_REGEN_TIMEOUT", "") or DEFAULT_STAGE_TIMEOUT_S)
+    except ValueError:
+        return DEFAULT_STAGE_TIMEOUT_S
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`StageTimeout` in the block after ``seconds`` (POSIX main thread only)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if seconds <= 0 or not usable:
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise StageTimeout(f"took longer than {seconds:g}s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
 class _Stages:
-    """Runs guarded stages for one template, collecting their errors."""
+    """Runs guarded, time-limited stages for one template, collecting their errors."""
 
     def __init__(self, built: Built, directory: Path) -> None:
-        self.built, self.directory = built, directory
+        self.built, self.directory, self.timeout = built, directory, stage_timeout()
 
     def run(self, stage: str, fn: Callable[[], T]) -> T | None:
         try:
-            return fn()
-        except Exception as exc:  # noqa: BLE001 - one template's failure must not stop the gallery
+            with time_limit(self.timeout):
+                return fn()
+        except (Exception, StageTimeout) as exc:  # noqa: BLE001 - one template must not stop the gallery
             self.built.errors[stage] = clean_error(exc, self.directory)
             return None
 
@@ -140,7 +178,7 @@ def _fill(built: Built, st: _Stages, path: Path, tools: list[dict[str, Any]],
     grammar = st.run("grammar", lambda: _prepare(fmt, tools, "auto")) if built.analysis else None
     required = st.run("grammar-required", lambda: _prepare(fmt, tools, "required")) if built.analysis else None
     if grammar is not None:
-        built.server = _server_fields(grammar)
+        built.server = _server_fields(grammar)  # computed by _prepare, within the stage's limits
     if built.analysis is not None and roundtrip_available():
         built.roundtrip = st.run("roundtrip", lambda: _roundtrip(source, standard_tools))
     built.files["analysis.json"] = dumps(built.analysis if built.analysis is not None
@@ -177,7 +215,8 @@ def _analysis_dict(fmt: Any) -> dict[str, Any]:
 
 def _prepare(fmt: Any, tools: list[dict[str, Any]], tool_choice: str) -> Any:
     prep = fmt.prepare([dict(m) for m in MESSAGES], tools, tool_choice=tool_choice)
-    _ = prep.grammar  # build the GBNF now, so a failure is recorded against this stage
+    _ = prep.grammar  # build the GBNF, triggers and body now, so a failure is recorded against this stage
+    _ = prep.to_llama_server()
     return prep
 
 

@@ -77,6 +77,8 @@ def roundtrip_status(built: Built) -> str:
         return "error" if "roundtrip" in built.errors else "n/a"
     passed, failed, skipped = int(rt.get("pass", 0)), int(rt.get("fail", 0)), int(rt.get("skip", 0))
     ran = passed + failed
+    if ran == 0:
+        return f"nothing to check ({skipped} skipped)"
     skip = f" ({skipped} skipped)" if skipped else ""
     return f"pass {passed}/{ran}{skip}" if failed == 0 else f"FAIL {failed}/{ran}{skip}"
 

@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pegtool.analysis.record import (
+    ARG_SLOT,
     ID_SLOT,
     INDEX_SLOT,
+    NAME_SLOT,
+    TYPE_SLOT,
     Analysis,
     ContentMode,
     ReasoningMode,
@@ -52,7 +55,7 @@ from pegtool.grammar.builder import (
 from pegtool.grammar.ir import Grammar, Node, Tag
 
 _WS = re.compile(r"\s+")
-_SLOTS = re.compile(r"(\{\{id\}\}|\{\{index\}\})")
+_SLOTS = re.compile(r"(\{\{id\}\}|\{\{index\}\}|\{\{type\}\})")
 
 
 @dataclass(frozen=True)
@@ -96,16 +99,19 @@ def _offered(tools: Sequence[dict[str, Any]], tool_choice: Any) -> list[dict[str
 
 # --- markers -----------------------------------------------------------------------------------
 
-def mk(marker: str) -> Node:
-    """A marker as a node: white-space runs become optional white space, slots become captures."""
+def mk(marker: str, name: str = "", arg: str = "") -> Node:
+    """A marker as a node: white-space runs become optional white space, slots become captures
+    (``{{id}}``), digits (``{{index}}``), a type word (``{{type}}``) or the tool / argument name."""
     parts: list[Node] = []
-    pieces = _SLOTS.split(marker)
+    pieces = _SLOTS.split(marker.replace(NAME_SLOT, name).replace(ARG_SLOT, arg))
     for i, piece in enumerate(pieces):
         if piece == ID_SLOT:
             stop = _next_literal(pieces[i + 1:])
             parts.append(capture(Tag.TOOL_ID, until(stop) if stop else plus(chars("\t\n\r \"<[", True))))
         elif piece == INDEX_SLOT:
             parts.append(plus(chars([("0", "9")])))
+        elif piece == TYPE_SLOT:
+            parts.append(plus(chars([("a", "z"), ("A", "Z"), ("_", "_")])))
         else:
             parts.extend(_ws_literal(piece))
     return seq(*parts)
@@ -113,7 +119,7 @@ def mk(marker: str) -> Node:
 
 def _next_literal(pieces: Sequence[str]) -> str:
     for p in pieces:
-        if p not in (ID_SLOT, INDEX_SLOT) and p.strip():
+        if p not in (ID_SLOT, INDEX_SLOT, TYPE_SLOT) and p.strip():
             return p.strip().split()[0]
     return ""
 
@@ -149,8 +155,29 @@ def _root(a: Analysis, calls: tuple[str, Node] | None, o: _Opts) -> Node:
     after = capture(Tag.CONTENT, until(*stops)) if stops else capture(Tag.CONTENT, until())
     region = trigger(calls[1] + after + tail)
     if o.tool_choice == "required" or isinstance(o.tool_choice, dict):
-        return head + space() + region
+        return head + space() + _empty_content(a) + region
+    if not trig:
+        return head + _name_first(a, o, calls[1], after + tail, stops, tail)
     return head + body + (region | tail)
+
+
+def _empty_content(a: Analysis) -> Node:
+    """An empty content block some templates write before forced calls (``<|close|>response``)."""
+    c = a.content
+    if c.mode is ContentMode.PLAIN or not c.end:
+        return lit("")
+    return opt(mk(c.start) + space() + mk(c.end) + space())
+
+
+def _name_first(a: Analysis, o: _Opts, calls: Node, rest: Node, stops: list[str], tail: Node) -> Node:
+    """Calls that start with the bare tool name (no marker): only at the start of the output, or
+    after the call separator that follows content (Functionary's ``>>>``)."""
+    sep = first_literal(a.tools.call_separator)
+    lead = trigger(calls + rest)
+    if not sep:
+        return lead | (_content(a, o, stops) + tail)
+    later = trigger(mk(a.tools.call_separator.strip()) + space() + calls + rest)
+    return lead | (_content(a, o, [sep, *stops]) + (later | tail))
 
 
 def _reasoning(a: Analysis, o: _Opts, trig: str) -> Node:
@@ -159,9 +186,9 @@ def _reasoning(a: Analysis, o: _Opts, trig: str) -> Node:
         return lit("")
     gp = o.generation_prompt.rstrip()
     start = r.start.strip()
-    if start and start in gp and r.end in gp[gp.rfind(start):]:
-        return space() + opt(mk(r.end) + space())  # pre-closed by the prompt (a repeated end is tolerated)
     closed = capture(Tag.REASONING, until(r.end)) + mk(r.end) + space()
+    if start and start in gp and r.end in gp[gp.rfind(start):]:
+        return space() + opt(closed)  # pre-closed by the prompt; a stray closed block is still reasoning
     if o.tool_calls_in_reasoning and trig:
         open_call = capture(Tag.REASONING, until(trig, r.end))
         body = closed | (open_call + _peek_lit(trig))
@@ -212,7 +239,9 @@ def _calls_region(b: GrammarBuilder, a: Analysis, fns: list[dict[str, Any]], o: 
     t = a.tools
     if t.format is ToolFormat.NONE:
         return None
-    one = b.intern("tool-call", choice(*[_call(t, f) for f in _by_name_length(fns)]))
+    head = mk(t.call_start.lstrip() if not t.section_start.strip() else t.call_start)
+    bodies = choice(*[_call(t, f) for f in _by_name_length(fns)])
+    one = b.intern("tool-call", atomic(capture(Tag.TOOL_CALL, head + bodies)))
     if t.json_call is not None and t.json_call.array_wrapped:
         return _array_region(t, one, o)
     sep = space() + mk(t.call_separator.strip()) + space() if t.call_separator.strip() else space()
@@ -250,16 +279,14 @@ def _by_name_length(fns: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _call(t: Tools, fn: dict[str, Any]) -> Node:
+    """One tool's call after the shared per-call start marker (factored out of the choice so the
+    lazy trigger and the GBNF see one common prefix)."""
     name, params = fn.get("name", ""), fn.get("parameters") or {"type": "object"}
     if t.format is ToolFormat.JSON_NATIVE:
-        body = _json_call(t, name, params)
-        per_call = mk(t.call_start.lstrip() if not t.section_start.strip() else t.call_start) + body + mk(t.call_end)
-    else:
-        args = _tagged_args(t.tagged, params) if t.format is ToolFormat.TAG_WITH_TAGGED and t.tagged \
-            else capture(Tag.TOOL_ARGS, json_schema(params))
-        start = t.call_start.lstrip() if not t.section_start.strip() else t.call_start
-        per_call = mk(start) + capture(Tag.TOOL_NAME, lit(name)) + mk(t.name_suffix) + args + mk(t.call_end)
-    return atomic(capture(Tag.TOOL_CALL, per_call))
+        return _json_call(t, name, params) + mk(t.call_end)
+    args = _tagged_args(t.tagged, params) if t.format is ToolFormat.TAG_WITH_TAGGED and t.tagged \
+        else capture(Tag.TOOL_ARGS, json_schema(params))
+    return capture(Tag.TOOL_NAME, lit(name)) + mk(t.name_suffix, name) + args + mk(t.call_end, name)
 
 
 def _json_call(t: Tools, name: str, params: Any) -> Node:
@@ -343,11 +370,11 @@ def _is_string(schema: Any) -> bool:
 def _tagged_arg(ta: TaggedArgs, name: str, schema: Any) -> Node:
     close = ta.arg_suffix.strip()
     if _is_string(schema):
-        delims = [d for d in (ta.arg_suffix.rstrip(), close) if d]
+        delims = [d for d in (ta.arg_suffix.rstrip().replace(ARG_SLOT, name), close.replace(ARG_SLOT, name)) if d]
         value = mk(ta.arg_mid.rstrip()) + _lead_ws(ta.arg_mid) + capture(Tag.ARG_STRING, schema_text(schema, *delims))
     else:
         value = mk(ta.arg_mid_json) + capture(Tag.ARG_VALUE, json_schema(schema))
-    body = mk(ta.arg_prefix.lstrip()) + capture(Tag.ARG_NAME, lit(name)) + value + mk(ta.arg_suffix)
+    body = mk(ta.arg_prefix.lstrip()) + capture(Tag.ARG_NAME, lit(name)) + value + mk(ta.arg_suffix, arg=name)
     return capture(Tag.ARG, space() + body)
 
 

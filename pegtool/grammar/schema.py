@@ -83,6 +83,10 @@ class SchemaWarning:
     message: str
 
 
+#: Largest maxLength enforced exactly on a raw (unquoted, delimiter-terminated) text argument.
+RAW_MAX_LENGTH = 32
+
+
 def _rule_name(text: str) -> str:
     out = "".join(c if c.isascii() and (c.isalnum() or c == "-") else "-" for c in text)
     out = "-".join(p for p in out.split("-") if p)
@@ -390,6 +394,10 @@ class _Compiler:
         else:
             lo, hi = self.string_lengths(s, "#")
             dfa = self.string_dfa(s, "#")
+            if dfa is None and hi is not None and hi > RAW_MAX_LENGTH:
+                # length x delimiter-avoidance states would make a grammar of hundreds of rules
+                self.warn("#/maxLength", "maxLength", f"maxLength {hi} > {RAW_MAX_LENGTH} is not enforced on raw text")
+                hi = None
             if dfa is None and (lo, hi) != (0, None):
                 dfa = length_range(lo, hi)
             elif dfa is not None:

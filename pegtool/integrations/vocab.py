@@ -20,6 +20,7 @@ __all__ = ["TriggerWarning", "check_trigger_boundaries", "token_starts"]
 
 BEFORE = ("x", " ", "\n", ".")
 AFTER = ("{", " ", "\n", "x", '"')
+_CACHE: dict[int, dict[str, list[str]]] = {}
 
 
 class TriggerWarning(UserWarning):
@@ -53,10 +54,13 @@ def _word_notes(llama: Any, word: str) -> list[str]:
 
 
 def check_trigger_boundaries(llama: Any, triggers: Iterable[dict[str, Any]]) -> list[str]:
-    """Notes for WORD / TOKEN triggers whose text does not sit on token boundaries."""
+    """Notes for WORD / TOKEN triggers whose text does not sit on token boundaries (cached per model)."""
+    cache: dict[str, list[str]] = _CACHE.setdefault(id(llama), {})
     notes: list[str] = []
     for trig in triggers:
         kind, value = int(trig.get("type", WORD)), str(trig.get("value", ""))
         if kind in (WORD, TOKEN) and value and trig.get("token") is None:
-            notes.extend(_word_notes(llama, value))
+            if value not in cache:
+                cache[value] = _word_notes(llama, value)
+            notes.extend(cache[value])
     return notes
