@@ -276,8 +276,9 @@ def valid_texts(schema: Any, n: int = 20, seed: int = 0) -> list[str]:
             text = json.dumps(v, ensure_ascii=False, **opts)
             if len(texts) < n and text not in texts:
                 texts.append(text)
+    pads = [" ", "\n", "  ", "\n  ", "\t"] + [" " * k for k in range(3, 12)] + ["\n" + "\t" * k for k in range(1, 10)]
     for v in values:
-        for pad in (" ", "\n", "  ", "\n  ", "\t"):
+        for pad in pads:
             text = _pad_inside(serialise(v, "compact"), pad)
             if len(texts) < n and text not in texts:
                 texts.append(text)
@@ -292,8 +293,33 @@ def _pad_inside(text: str, pad: str) -> str:
 
 
 def invalid_texts(schema: Any, n: int = 20, seed: int = 0) -> list[str]:
-    """``n`` invalid but textually close JSON texts (three styles, round-robin)."""
-    return _styled(invalid_instances(schema, n, seed))
+    """``n`` invalid but textually close JSON texts (three styles, round-robin). Schemas with few
+    invalid instances (``{"type": "object", "properties": {}}``) are padded with near-miss texts
+    that are not JSON at all (a stray comma, a missing bracket, single quotes, ...)."""
+    texts = _styled(invalid_instances(schema, n, seed))
+    for base in _styled(valid_instances(schema, 3, seed)):
+        for broken in _near_misses(base):
+            if len(texts) < n and broken not in texts and not _parses(broken):
+                texts.append(broken)
+    return texts
+
+
+def _near_misses(text: str) -> list[str]:
+    """Syntactically broken variants of a JSON text."""
+    return [
+        text[:-1], text[1:], text + text[-1:], text[:1] + text, text + " x", text.replace('"', "'"),
+        text[:1] + "," + text[1:], text[:-1] + "," + text[-1:], text[:1] + ":" + text[1:],
+        text[:1] + '"a"' + text[1:], text[:1] + '"a":' + text[1:], "[" + text, text + "]",
+        "nul", text.replace("{", "{{", 1), text[:1] + "\n," + text[1:],
+    ]
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 __all__ = [
