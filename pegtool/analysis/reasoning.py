@@ -20,9 +20,9 @@ from pegtool.analysis.diff import (
     segments,
 )
 
-_WS = re.compile(r"\s")
 from pegtool.analysis.record import Content, ContentMode, Reasoning, ReasoningMode, ToolFormat, Tools
 
+_WS = re.compile(r"\s")
 FIELDS = ("reasoning_content", "thinking", "reasoning")
 
 
