@@ -19,7 +19,6 @@ from pegtool.analysis.diff import (
     markers_in,
     segments,
 )
-
 from pegtool.analysis.record import Content, ContentMode, Reasoning, ReasoningMode, ToolFormat, Tools
 
 _WS = re.compile(r"\s")

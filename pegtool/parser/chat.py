@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pegtool.errors import ParseError, caret_context, line_col
-from pegtool.grammar.ir import Grammar, Tag, Until, walk
+from pegtool.grammar.ir import Capture, Grammar, Tag, Until, walk
 from pegtool.messages import ChatMessage, Diagnostic
 from pegtool.parser.engine import CaptureNode, Parser, ParseResult, Status
 from pegtool.parser.mapper import complete_only, snapshot
@@ -51,6 +51,11 @@ def grammar_markers(grammar: Grammar) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _calls_have_ids(grammar: Grammar) -> bool:
+    """Whether a tool call of ``grammar`` may capture its own id."""
+    return any(isinstance(n, Capture) and n.tag is Tag.TOOL_ID for _, rule in grammar.rules for n in walk(rule))
+
+
 def _open_text(captures: list[CaptureNode]) -> Tag | None:
     """The tag of the open REASONING / CONTENT span at the end of a partial parse, if any."""
     for node in reversed(captures):
@@ -70,6 +75,7 @@ class ChatParser:
         self.id_salt = id_salt
         self._engine = Parser(grammar)
         self.markers = grammar_markers(self._engine.grammar)
+        self.call_ids = _calls_have_ids(self._engine.grammar)
 
     @property
     def engine(self) -> Parser:
@@ -129,7 +135,7 @@ class ChatParser:
 
     def stream_snapshot(self, text: str, result: ParseResult) -> tuple[ChatMessage, int]:
         """A streaming snapshot of a partial result: (message, end of the text it accounts for)."""
-        return snapshot(text, result.captures, id_salt=self.id_salt, hold=self.markers)
+        return snapshot(text, result.captures, id_salt=self.id_salt, hold=self.markers, ids=self.call_ids)
 
 
 __all__ = ["ChatParser", "ChatStream", "grammar_markers"]

@@ -58,6 +58,9 @@ class ParseResult:
     captures: list[CaptureNode] = field(default_factory=list)
     farthest: int = 0
     expected: tuple[str, ...] = ()
+    #: NEED_MORE only: the outcome passed an ordered choice with alternatives left, or a
+    #: repetition that could stop, so a different parse may win once the text ends
+    tentative: bool = False
 
     @property
     def ok(self) -> bool:

@@ -22,8 +22,10 @@ parse may still take another way once more text arrives:
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -49,6 +51,7 @@ class _Acc:
     calls: list[ToolCall] = field(default_factory=list)
     hold: tuple[str, ...] | None = None
     upto: int = 0  # end of the text this snapshot accounts for
+    ids: bool = False  # streaming: calls carry their own id, show a partial call once it is read
 
 
 def hazard_cut(text: str, start: int, end: int, markers: tuple[str, ...]) -> int:
@@ -91,7 +94,34 @@ def _arg_pair(text: str, node: CaptureNode) -> tuple[str, str, bool] | None:
     val = _child(node, Tag.ARG_VALUE)
     if val is None:
         return key, "", False
-    return key, val.text(text).strip(), not val.partial
+    value = val.text(text).strip()
+    if val.partial:
+        return key, ("" if _PYTHONISH.search(value) else value), False
+    return key, value_as_json(value), True
+
+
+#: Characters that only occur in Python-style literals (True/False/None, single quotes): a partial
+#: value holding one is held back, because its JSON form is only known once it is complete.
+_PYTHONISH = re.compile(r"[TFN']")
+
+
+def value_as_json(value: str) -> str:
+    """The JSON text of a tagged argument value: JSON stays as written; a Python-style literal
+    (as some templates render: ``True``, ``None``, ``{'a': 1}``) is converted; anything else is
+    kept as a JSON string.
+
+    >>> value_as_json('{"a": 1}'), value_as_json("{'a': None, 'b': True}"), value_as_json("x y")
+    ('{"a": 1}', '{"a": null, "b": true}', '"x y"')
+    """
+    try:
+        json.loads(value)
+        return value
+    except ValueError:
+        pass
+    try:
+        return json.dumps(ast.literal_eval(value), ensure_ascii=False)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return json.dumps(value, ensure_ascii=False)
 
 
 def _tagged_arguments(text: str, call: CaptureNode) -> str:
@@ -120,9 +150,18 @@ def _settled_name(node: CaptureNode) -> bool:
     return False
 
 
-def _call(text: str, node: CaptureNode, index: int, salt: str, stream: bool = False) -> ToolCall | None:
+def _shown(node: CaptureNode, acc: _Acc) -> bool:
+    """Whether a streaming snapshot shows this (partial) call yet."""
+    if acc.hold is None or not node.partial:
+        return True
+    if acc.ids and _child(node, Tag.TOOL_ID) is None:
+        return False
+    return _settled_name(node)
+
+
+def _call(text: str, node: CaptureNode, index: int, salt: str) -> ToolCall | None:
     name = _child(node, Tag.TOOL_NAME)
-    if name is None or name.partial or (stream and node.partial and not _settled_name(node)):
+    if name is None or name.partial:
         return None
     name_text = name.text(text).strip()
     ident = _child(node, Tag.TOOL_ID)
@@ -154,7 +193,7 @@ def _walk(text: str, nodes: Iterable[CaptureNode], acc: _Acc, salt: str) -> None
         elif node.tag is Tag.REASONING:
             acc.reasoning.append(_span(text, node, acc))
         elif node.tag is Tag.TOOL_CALL:
-            call = _call(text, node, len(acc.calls), salt, acc.hold is not None)
+            call = _call(text, node, len(acc.calls), salt) if _shown(node, acc) else None
             if call is not None:
                 acc.calls.append(call)
                 acc.upto = max(acc.upto, node.end)
@@ -171,10 +210,16 @@ def captures_to_message(
 
 
 def snapshot(
-    text: str, captures: Sequence[CaptureNode], *, id_salt: str = "", hold: tuple[str, ...] | None = None
+    text: str,
+    captures: Sequence[CaptureNode],
+    *,
+    id_salt: str = "",
+    hold: tuple[str, ...] | None = None,
+    ids: bool = False,
 ) -> tuple[ChatMessage, int]:
-    """(message, end of the text it accounts for) — see :func:`captures_to_message`."""
-    acc = _Acc(hold=hold)
+    """(message, end of the text it accounts for) — see :func:`captures_to_message`. ``ids``
+    (streaming): the grammar's calls may carry an id, so a partial call waits for it."""
+    acc = _Acc(hold=hold, ids=ids)
     _walk(text, captures, acc, id_salt)
     return ChatMessage("".join(acc.content), "".join(acc.reasoning), tuple(acc.calls)), acc.upto
 

@@ -48,7 +48,7 @@ class CaptureNode:
 class Ctx:
     """Mutable state of one parse run."""
 
-    __slots__ = ("text", "n", "caps", "far", "exp", "memo", "hit", "hits")
+    __slots__ = ("text", "n", "caps", "far", "exp", "memo", "hit", "hits", "tentative")
 
     def __init__(self, text: str, memo: dict[int, tuple[int, list[CaptureNode], bool]]) -> None:
         self.text = text
@@ -59,6 +59,9 @@ class Ctx:
         self.memo = memo
         self.hit = False  # the current rule invocation examined the end of the text
         self.hits: list[int] = []  # memo keys whose entries examined the end of the text
+        #: partial mode: the NEED_MORE outcome passed a choice with alternatives left or a
+        #: repetition that could stop, so once the text ends another way may win
+        self.tentative = False
 
     def fail(self, pos: int, desc: str) -> None:
         if pos > self.far:
@@ -117,12 +120,16 @@ def char_test(node: CharClass) -> Callable[[str], bool]:
 
 
 def choice_all(fs: tuple[Matcher, ...]) -> Matcher:
+    last = fs[-1] if fs else None
+
     def m(c: Ctx, pos: int) -> int:
         caps = c.caps
         k = len(caps)
         for f in fs:
             r = f(c, pos)
             if r != FAIL:
+                if r < FAIL and f is not last:
+                    c.tentative = True
                 return r
             if len(caps) > k:
                 del caps[k:]
@@ -143,6 +150,8 @@ def choice_dispatch(
         for f in alts:
             r = f(c, pos)
             if r != FAIL:
+                if r < FAIL and f is not alts[-1]:
+                    c.tentative = True
                 return r
             if len(caps) > k:
                 del caps[k:]
@@ -215,6 +224,8 @@ def repeat_loop(
                     del caps[k:]
                 break
             else:
+                if count >= lo:
+                    c.tentative = True
                 return r
         return pos if count >= lo else FAIL
 

@@ -71,7 +71,18 @@ class ChatStream:
         if result.status is Status.FAIL:
             return self._break(result)
         msg, upto = self._parser.stream_snapshot(self.text, result)
+        if result.tentative:
+            msg = self._agreement(msg)
         return self._send(msg, upto)
+
+    def _agreement(self, msg: ChatMessage) -> ChatMessage:
+        """A tentative partial parse may lose to another way once the text ends: send only what
+        it shares with the message the text would give if it ended here."""
+        text = self.text
+        now = self._parser.engine.parse(text)
+        if now.status is not Status.OK or now.end != len(text):
+            return msg
+        return common_part(msg, self._parser.conclude(text, now))
 
     def _send(self, msg: ChatMessage, upto: int) -> list[dict[str, Any]]:
         try:
@@ -131,4 +142,22 @@ class ChatStream:
         return self._last
 
 
-__all__ = ["ChatStream"]
+def _common(a: str, b: str) -> str:
+    if b.startswith(a):
+        return a
+    i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return a[:i]
+
+
+def common_part(a: ChatMessage, b: ChatMessage) -> ChatMessage:
+    """The largest message both ``a`` and ``b`` extend (field-wise common prefixes)."""
+    calls = []
+    for x, y in zip(a.tool_calls, b.tool_calls):
+        if (x.name, x.id) != (y.name, y.id):
+            break
+        calls.append(replace(x, arguments=_common(x.arguments, y.arguments), incomplete=True))
+    return ChatMessage(_common(a.content, b.content), _common(a.reasoning_content, b.reasoning_content),
+                       tuple(calls))
+
+
+__all__ = ["ChatStream", "common_part"]
