@@ -20,6 +20,15 @@ def _has_trigger(grammar: Grammar) -> bool:
     return any(isinstance(n, Trigger) for _, rule in grammar.rules for n in walk(rule))
 
 
+def _opens_reasoning(generation_prompt: str, analysis: Any) -> bool:
+    """True when the generation prompt ends inside a reasoning block (e.g. ``<think>\\n``)."""
+    start = analysis.reasoning.start.strip()
+    end = analysis.reasoning.end.strip()
+    if not start or start not in generation_prompt:
+        return False
+    return not end or generation_prompt.rfind(end) < generation_prompt.rfind(start)
+
+
 def _strip_bos(prompt: str, bos: str) -> str:
     return prompt[len(bos) :] if bos and prompt.startswith(bos) else prompt
 
@@ -35,6 +44,7 @@ class Prepared:
     tool_choice: Any
     preserved_tokens: list[str]
     bos_token: str = ""
+    reasoning_open: bool = False  # the generation prompt opens a reasoning block the model must close
     _gbnf: dict[bool, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -72,9 +82,7 @@ class Prepared:
         body["generation_prompt"] = self.generation_prompt
         if thinking_forced_open:
             body.pop("generation_prompt")
-            body["thinking_forced_open"] = self.generation_prompt.rstrip().endswith(
-                tuple(t for t in self.preserved_tokens if "think" in t.lower())
-            ) if self.preserved_tokens else False
+            body["thinking_forced_open"] = self.reasoning_open
         return body
 
 
@@ -145,4 +153,5 @@ class ChatFormat:
         preserved = list(getattr(self.analysis, "preserved_tokens", ()) or ())
         parser = ChatParser(grammar, reasoning_field=reasoning_field)
         choice = tool_choice if envelopes else "none"
-        return Prepared(prompt, gen, grammar, parser, choice, preserved, self.source.bos_token)
+        opened = _opens_reasoning(gen, self.analysis)
+        return Prepared(prompt, gen, grammar, parser, choice, preserved, self.source.bos_token, opened)
