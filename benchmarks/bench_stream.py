@@ -67,7 +67,7 @@ def compare(msg: ChatMessage, expected: dict[str, Any]) -> str:
 
 
 def _first_diff(a: str, b: str) -> int:
-    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
 def _full(parser: Any, text: str, runs: int = 5) -> tuple[float, ChatMessage]:

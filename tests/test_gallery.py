@@ -187,10 +187,23 @@ def test_tools_override_changes_the_grammar(gallery: Path, tmp_path: Path) -> No
     tools = [t for t in standard_tools() if t["function"]["name"] == "python"]
     path = tmp_path / "tools.json"
     path.write_text(json.dumps({"tools": tools}), encoding="utf-8")
-    assert _regen(gallery, tools_path=path, check=True)[0] is False or "error" in (
-        gallery / "tiny" / "server.json").read_text(encoding="utf-8")
+    ok, report = _regen(gallery, tools_path=path, check=True)
+    assert not ok and "a/tiny/grammar.gbnf" in report
     assert _regen(gallery, tools_path=path, check=False)[0]
     assert _regen(gallery, tools_path=path, check=True)[0]
+    grammar = (gallery / "tiny" / "grammar.gbnf").read_text(encoding="utf-8")
+    assert "python" in grammar and "get_weather" not in grammar
+
+
+def test_tiny_template_gets_a_lazy_grammar_with_its_trigger(baseline: Path) -> None:
+    server = json.loads((baseline / "tiny" / "server.json").read_text(encoding="utf-8"))
+    assert server["grammar_lazy"] is True and server["grammar_file"] == "grammar.gbnf"
+    assert {"type": 1, "value": "<tool_call>"} in server["grammar_triggers"]
+    assert "<tool_call>" in server["preserved_tokens"] and "prompt" not in server and "grammar" not in server
+    assert "::=" in (baseline / "tiny" / "grammar.gbnf").read_text(encoding="utf-8")
+    assert "::=" in (baseline / "tiny" / "grammar-required.gbnf").read_text(encoding="utf-8")
+    assert "| [tiny](tiny/SUMMARY.md) | json_native | none | word | pass " in (
+        baseline / "INDEX.md").read_text(encoding="utf-8")
 
 
 def test_bad_tools_file_is_an_input_error(gallery: Path, tmp_path: Path) -> None:

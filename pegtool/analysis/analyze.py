@@ -35,6 +35,7 @@ def _analyze(source: TemplateSource) -> Analysis:
     tools, notes = analyze_tools(pr) if shows_calls else (Tools(), [])
     reasoning = analyze_reasoning(pr, tools)
     content, eot = analyze_content(pr, reasoning)
+    tools, eot = _call_turn_end(pr, tools, eot)
     a = Analysis(
         name=source.name,
         generation_prompt=pr.generation_prompt("generation_prompt") or "",
@@ -43,7 +44,7 @@ def _analyze(source: TemplateSource) -> Analysis:
         end_of_turn=eot,
         reasoning=reasoning,
         content=content,
-        tools=_strip_eot(tools, eot),
+        tools=_calls_after_eot(pr, _strip_eot(tools, eot), eot),
         canary=pr.style,
         notes=tuple(notes),
     )
@@ -51,7 +52,8 @@ def _analyze(source: TemplateSource) -> Analysis:
     changed = apply_overrides(a)
     if changed.reasoning != a.reasoning:  # content markers depend on the reasoning markers
         content, eot = analyze_content(pr, changed.reasoning)
-        changed = replace(changed, content=content, end_of_turn=eot, tools=_strip_eot(tools, eot))
+        changed = replace(changed, content=content, end_of_turn=eot,
+                          tools=_calls_after_eot(pr, _strip_eot(tools, eot), eot))
     return _finish(changed, source, pr)
 
 
@@ -64,6 +66,40 @@ def _strip_eot(tools: Tools, eot: tuple[str, ...]) -> Tools:
         if marker and not tools.section_end.strip() and end.endswith(marker):
             return replace(tools, call_end=end[: len(end) - len(marker)])
     return tools
+
+
+def _call_turn_end(pr: P.Prober, tools: Tools, eot: tuple[str, ...]) -> tuple[Tools, tuple[str, ...]]:
+    """A marker that ends a turn with calls (``…<tool_call|>Let me check.<|tool_response>``): the
+    content rendered after the calls precedes it, so it is an end of turn, not part of the calls."""
+    end = tools.section_end.strip()
+    if tools.format is ToolFormat.NONE or not end or end in eot:
+        return tools, eot
+    out = pr.output("tools.content_after", pr.assistant(P.CONTENT, [pr.call(P.ALPHA, {P.ARG1: P.V1})])) or ""
+    if P.ALPHA not in out or out.find(P.CONTENT) < out.find(P.ALPHA):
+        return tools, eot
+    after = out[out.index(P.CONTENT) + len(P.CONTENT):].strip()
+    if after != end:
+        return tools, eot
+    section_end = tools.section_end[:tools.section_end.rindex(end)]
+    return replace(tools, section_end=section_end), (*eot, end)
+
+
+def _calls_after_eot(pr: P.Prober, tools: Tools, eot: tuple[str, ...]) -> Tools:
+    """Calls written after the end-of-turn marker (``text<|message_sep|>function call…``): the
+    marker (and the white space after it) opens the call section."""
+    start = tools.section_start or tools.call_start
+    if tools.format is ToolFormat.NONE or not start.strip() or not eot:
+        return tools
+    out = pr.output("tools.after_eot", pr.assistant("", [pr.call(P.ALPHA, {P.ARG1: P.V1})])) or ""
+    i = out.find(start.strip())
+    before = out[:i].rstrip() if i > 0 else ""
+    marker = next((m for m in eot if m and before.endswith(m) and m not in start), "")
+    if not marker:
+        return tools
+    lead = out[len(before) - len(marker):i] + start.lstrip()
+    if tools.section_start:
+        return replace(tools, section_start=lead)
+    return replace(tools, call_start=lead)
 
 
 def _capabilities(pr: P.Prober, a: Analysis) -> Capabilities:

@@ -93,6 +93,10 @@ class TaggedArgs:
     arg_suffix: str = ""
     separator: str = ""
     values_json: bool = True  # non-string values are rendered as JSON
+    #: "json"; "python" (``str()`` of the value: ``{'a': None}``); "python_scalars" (JSON
+    #: objects/arrays but ``True``/``None`` scalars)
+    value_style: str = "json"
+    string_quote: str = ""  # a quote around raw string values only (``f(a='x', b=1)``)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ in the model's text and the text around them becomes the dialect's markers.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass, replace
@@ -216,7 +217,7 @@ def _tagged(pr: P.Prober, text: str, notes: list[str]) -> CallShape | None:
     if parsed is None:
         return None
     tagged, extra_tail = parsed
-    tagged = _json_values(pr, tagged, notes)
+    tagged = _quoted_strings(_json_values(pr, tagged, notes))
     tail = extra_tail + d.suffix
     args_end = len(text) - len(tail)
     tools = Tools(format=ToolFormat.TAG_WITH_TAGGED, call_start=text[:pos], name_suffix=d.prefix,
@@ -248,14 +249,52 @@ def _json_values(pr: P.Prober, tagged: TaggedArgs, notes: list[str]) -> TaggedAr
         return tagged
     after = key + len(tagged.arg_prefix + P.ARG_DATA)
     brace = text.find("{", after)
+    scalars = _scalar_style(pr, tagged)
+    if brace >= 0 and _literal_at(text, brace) == P.DATA_VALUE:
+        notes.append("non-string argument values are rendered as Python literals")
+        return replace(tagged, values_json=False, value_style="python")
     try:
         value, _ = json.JSONDecoder().raw_decode(text, brace) if brace >= 0 else (None, 0)
     except ValueError:
         value = None
     if value != P.DATA_VALUE:
         notes.append("non-string argument values are not rendered as JSON")
-        return replace(tagged, values_json=False)
-    return replace(tagged, arg_mid_json=_type_slot(tagged.arg_mid, text[after:brace]))
+        return replace(tagged, values_json=False, value_style="python")
+    style = "python_scalars" if scalars == "python" else "json"
+    return replace(tagged, arg_mid_json=_type_slot(tagged.arg_mid, text[after:brace]), value_style=style)
+
+
+def _quoted_strings(ta: TaggedArgs) -> TaggedArgs:
+    """Strings printed in quotes that other values lack (``a='x', b=None``): the quote moves out
+    of the markers into ``string_quote``."""
+    quote = ta.arg_mid[len(ta.arg_mid_json):] if ta.arg_mid.startswith(ta.arg_mid_json) else ""
+    if quote not in ("'", '"') or not ta.arg_suffix.startswith(quote):
+        return ta
+    return replace(ta, arg_mid=ta.arg_mid_json, arg_suffix=ta.arg_suffix[1:], string_quote=quote)
+
+
+def _literal_at(text: str, start: int) -> Any:
+    """The Python literal (not JSON) that starts at ``start`` (``None`` when there is none)."""
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"{": 1, "[": 1, "}": -1, "]": -1}.get(text[i], 0)
+        if depth == 0:
+            try:
+                return None if text[start:i + 1].find('"') >= 0 else ast.literal_eval(text[start:i + 1])
+            except (ValueError, SyntaxError):
+                return None
+    return None
+
+
+def _scalar_style(pr: P.Prober, tagged: TaggedArgs) -> str:
+    """``"python"`` when a boolean argument is rendered ``True`` (Python's ``str``), else ``"json"``."""
+    text = call_section(pr, "tools.bool_value", [pr.call(P.GAMMA, {P.ARG_DATA: True})]) or ""
+    key = text.find(tagged.arg_prefix + P.ARG_DATA)
+    if key < 0:
+        return "json"
+    rest = text[key + len(tagged.arg_prefix + P.ARG_DATA):]
+    m = re.search(r"True|true", rest)
+    return "python" if m is not None and m.group() == "True" else "json"
 
 
 def _type_slot(mid: str, mid_json: str) -> str:

@@ -17,6 +17,7 @@ Patterns never start with ``[\\s\\S]*`` and use no lookbehind, named groups or i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +31,13 @@ from pegtool.grammar.ir import (
     Grammar,
     Literal,
     Node,
+    Not,
+    Peek,
     Ref,
     Repeat,
     Seq,
     Trigger,
+    children,
 )
 
 TOKEN, WORD, PATTERN, PATTERN_FULL = 0, 1, 2, 3
@@ -85,15 +89,33 @@ def triggers_for(grammar: Grammar) -> list[GrammarTrigger]:
 
 
 def _trigger(item: Node, head: bool, lead: str, sites: _Sites) -> GrammarTrigger:
-    tr = _Translator(sites.g)
-    rx, lit, _ = tr.prefix(item, 0)
-    if not rx:
-        raise GbnfError(f"cannot derive a trigger: the triggered grammar starts with {type(item).__name__}")
+    """The trigger of one site: the shortest translated prefix that no literal outside the
+    triggered grammars contains (``<|open|>`` also opens a content block: keep ``<|open|>tools``)."""
+    others = sites.outside_literals()
+    rx, lit = "", None
+    for enough in (ENOUGH_LITERAL, 16, 32, 64):
+        rx, lit, complete = _Translator(sites.g, enough).prefix(item, 0)
+        if not rx:
+            raise GbnfError(f"cannot derive a trigger: the triggered grammar starts with {type(item).__name__}")
+        if lit and not _ambiguous(escape.regex_literal(_marker(lit)), others):
+            lit = _marker(lit)
+            break
+        if not _ambiguous(rx, others) or complete:
+            break
     if head:
         return GrammarTrigger(PATTERN_FULL, f"^{lead}({rx})[\\s\\S]*$")
     if lit is not None and lit:
-        return GrammarTrigger(WORD, _marker(lit))
+        return GrammarTrigger(WORD, lit)
     return GrammarTrigger(PATTERN, f"({rx})")
+
+
+def _ambiguous(rx: str, others: list[str]) -> bool:
+    """Whether the prefix regex ``rx`` occurs inside a literal the grammar uses elsewhere."""
+    try:
+        pattern = re.compile(rx)
+    except re.error:
+        return False
+    return any(pattern.search(text) for text in others)
 
 
 def _marker(lit: str) -> str:
@@ -112,11 +134,13 @@ def _marker(lit: str) -> str:
 class _Sites:
     """Walks the root collecting ``(trigger item, only-at-head, lead regex)`` sites."""
 
-    def __init__(self, g: Grammar) -> None:
+    def __init__(self, g: Grammar, enough: int = ENOUGH_LITERAL) -> None:
         self.g = g
+        self.enough = enough
         self.known = nullable_rules(g.rule_map)
         self.sites: list[tuple[Node, bool, str]] = []
         self.seen: set[tuple[str, bool, str]] = set()
+        self._outside: list[str] | None = None
 
     def visit(self, node: Node, head: bool, lead: str, depth: int) -> None:
         if isinstance(node, Trigger):
@@ -141,6 +165,27 @@ class _Sites:
             self.seen.add((node.name, head, lead))
             self.visit(self.g[node.name], head, lead, depth + 1)
 
+    def outside_literals(self) -> list[str]:
+        """The literal texts reachable from the root outside triggers and lookaheads."""
+        if self._outside is None:
+            out: list[str] = []
+            self._collect(self.g[self.g.root], out, set())
+            self._outside = out
+        return self._outside
+
+    def _collect(self, node: Node, out: list[str], seen: set[str]) -> None:
+        if isinstance(node, (Trigger, Peek, Not)):
+            return
+        if isinstance(node, Literal):
+            out.append(node.text)
+        elif isinstance(node, Ref):
+            if node.name not in seen:
+                seen.add(node.name)
+                self._collect(self.g[node.name], out, seen)
+        else:
+            for child in children(node):
+                self._collect(child, out, seen)
+
     def merged(self) -> list[tuple[Node, bool, str]]:
         """A trigger also reachable away from the head is a non-head trigger."""
         anywhere = {id(item) for item, head, _ in self.sites if not head}
@@ -155,8 +200,9 @@ class _Sites:
 class _Translator:
     """Exact IR -> ECMAScript regex translation of (prefixes of) node languages."""
 
-    def __init__(self, g: Grammar) -> None:
+    def __init__(self, g: Grammar, enough: int = ENOUGH_LITERAL) -> None:
         self.g = g
+        self.enough = enough
 
     def whole(self, node: Node, depth: int = 0) -> str | None:
         """A regex for the whole language of ``node``, or ``None``."""
@@ -212,7 +258,21 @@ class _Translator:
             return self.prefix(self.g[node.name], depth + 1)
         if isinstance(node, Seq):
             return self._seq_prefix(node, depth)
+        if isinstance(node, Choice):
+            return self._choice_prefix(node, depth)
         return "", None, False
+
+    def _choice_prefix(self, node: Choice, depth: int) -> tuple[str, str | None, bool]:
+        """``(?:p1|p2|…)`` over the alternatives' prefixes (their first sets: a call that starts
+        with one of several tool names or JSON objects)."""
+        parts = [self.prefix(alt, depth) for alt in node.alts]
+        if any(not rx for rx, _, _ in parts):
+            return "", None, False
+        rxs = list(dict.fromkeys(rx for rx, _, _ in parts))
+        lits = {lit for _, lit, _ in parts}
+        lit = lits.pop() if len(lits) == 1 else None
+        complete = all(c for _, _, c in parts)
+        return (rxs[0] if len(rxs) == 1 else "(?:" + "|".join(rxs) + ")"), lit, complete
 
     def _seq_prefix(self, node: Seq, depth: int) -> tuple[str, str | None, bool]:
         rx, n_lit = "", 0
@@ -222,6 +282,6 @@ class _Translator:
             rx += part
             lit = lit + part_lit if lit is not None and part_lit is not None else None
             n_lit += len(part_lit or "")
-            if not complete or (n_lit >= ENOUGH_LITERAL and part_lit):
+            if not complete or (n_lit >= self.enough and part_lit):
                 return rx, lit, False
         return rx, lit, True

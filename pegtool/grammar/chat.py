@@ -53,6 +53,7 @@ from pegtool.grammar.builder import (
     until,
 )
 from pegtool.grammar.ir import Grammar, Node, Tag
+from pegtool.grammar.pyliteral import python_for_schema
 
 _WS = re.compile(r"\s+")
 _SLOTS = re.compile(r"(\{\{id\}\}|\{\{index\}\}|\{\{type\}\})")
@@ -240,7 +241,7 @@ def _calls_region(b: GrammarBuilder, a: Analysis, fns: list[dict[str, Any]], o: 
     if t.format is ToolFormat.NONE:
         return None
     head = mk(t.call_start.lstrip() if not t.section_start.strip() else t.call_start)
-    bodies = choice(*[_call(t, f) for f in _by_name_length(fns)])
+    bodies = choice(*[_call(b, t, f) for f in _by_name_length(fns)])
     one = b.intern("tool-call", atomic(capture(Tag.TOOL_CALL, head + bodies)))
     if t.json_call is not None and t.json_call.array_wrapped:
         return _array_region(t, one, o)
@@ -278,13 +279,13 @@ def _by_name_length(fns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(fns, key=lambda f: -len(f.get("name", "")))
 
 
-def _call(t: Tools, fn: dict[str, Any]) -> Node:
+def _call(b: GrammarBuilder, t: Tools, fn: dict[str, Any]) -> Node:
     """One tool's call after the shared per-call start marker (factored out of the choice so the
     lazy trigger and the GBNF see one common prefix)."""
     name, params = fn.get("name", ""), fn.get("parameters") or {"type": "object"}
     if t.format is ToolFormat.JSON_NATIVE:
         return _json_call(t, name, params) + mk(t.call_end)
-    args = _tagged_args(t.tagged, params) if t.format is ToolFormat.TAG_WITH_TAGGED and t.tagged \
+    args = _tagged_args(b, t, params) if t.format is ToolFormat.TAG_WITH_TAGGED and t.tagged \
         else capture(Tag.TOOL_ARGS, json_schema(params))
     return capture(Tag.TOOL_NAME, lit(name)) + mk(t.name_suffix, name) + args + mk(t.call_end, name)
 
@@ -330,12 +331,14 @@ def _obj(fields: list[tuple[Node, Node]]) -> Node:
     return seq(*parts)
 
 
-def _tagged_args(ta: TaggedArgs, params: dict[str, Any]) -> Node:
+def _tagged_args(b: GrammarBuilder, t: Tools, params: dict[str, Any]) -> Node:
+    ta = t.tagged
+    assert ta is not None
     props: dict[str, Any] = params.get("properties") or {}
     if not props:
         return lit("")
     defs = {k: params[k] for k in ("$defs", "definitions") if k in params}
-    alts = [_tagged_arg(ta, k, _with_defs(v, defs)) for k, v in sorted(props.items(), key=lambda kv: -len(kv[0]))]
+    alts = [_tagged_arg(b, t, k, _with_defs(v, defs)) for k, v in sorted(props.items(), key=lambda kv: -len(kv[0]))]
     one = choice(*alts)
     sep = mk(ta.separator) if ta.separator.strip() else lit("")
     return opt(one + star(sep + one))
@@ -367,15 +370,39 @@ def _is_string(schema: Any) -> bool:
     return isinstance(schema, dict) and schema.get("type") == "string"
 
 
-def _tagged_arg(ta: TaggedArgs, name: str, schema: Any) -> Node:
-    close = ta.arg_suffix.strip()
+def _tagged_arg(b: GrammarBuilder, t: Tools, name: str, schema: Any) -> Node:
+    ta = t.tagged
+    assert ta is not None
     if _is_string(schema):
-        delims = [d for d in (ta.arg_suffix.rstrip().replace(ARG_SLOT, name), close.replace(ARG_SLOT, name)) if d]
-        value = mk(ta.arg_mid.rstrip()) + _lead_ws(ta.arg_mid) + capture(Tag.ARG_STRING, schema_text(schema, *delims))
+        delims = _string_delimiters(t, name)
+        q = lit(ta.string_quote)
+        value = mk(ta.arg_mid.rstrip()) + _lead_ws(ta.arg_mid) + q + \
+            capture(Tag.ARG_STRING, schema_text(schema, *delims)) + q
     else:
-        value = mk(ta.arg_mid_json) + capture(Tag.ARG_VALUE, json_schema(schema))
+        value = mk(ta.arg_mid_json) + capture(Tag.ARG_VALUE, _non_string_value(b, ta, schema))
     body = mk(ta.arg_prefix.lstrip()) + capture(Tag.ARG_NAME, lit(name)) + value + mk(ta.arg_suffix, arg=name)
     return capture(Tag.ARG, space() + body)
+
+
+def _non_string_value(b: GrammarBuilder, ta: TaggedArgs, schema: Any) -> Node:
+    """A JSON value, or (templates printing values with Python's ``str()``) a Python literal."""
+    if ta.value_style == "json":
+        return json_schema(schema)
+    return choice(json_schema(schema), python_for_schema(b, schema))
+
+
+def _string_delimiters(t: Tools, name: str) -> list[str]:
+    """Where a raw string value ends. A suffix that is a bare quote (``a='x', b='y'``) only ends
+    the value when the argument separator or the call end follows it."""
+    ta = t.tagged
+    assert ta is not None
+    suffix = ta.string_quote + ta.arg_suffix.rstrip().replace(ARG_SLOT, name)
+    close = ta.string_quote + ta.arg_suffix.strip().replace(ARG_SLOT, name)
+    if suffix and len(suffix) <= 2 and not suffix.strip("'\"`"):
+        follow = [x.strip()[:1] for x in (ta.separator, t.call_end) if x.strip()]
+        if follow:
+            return [suffix + f for f in follow]
+    return [d for d in (suffix, close) if d]
 
 
 def _lead_ws(mid: str) -> Node:

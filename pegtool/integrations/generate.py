@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from pegtool.errors import PegtoolError
@@ -62,14 +62,17 @@ def _held_back(text: str, stops: Sequence[str]) -> int:
 class Generation:
     """Iterate to get text pieces; afterwards read :attr:`finish_reason`, :attr:`text`, counts.
 
-    ``stop`` strings always end generation (and are cut off); ``soft_stop`` strings (a
-    template's end-of-turn markers) only until one of ``trigger_regexes`` matched the output,
-    because once a lazy grammar is active it decides where the turn ends.
+    ``stop`` strings always end generation (and are cut off). ``soft_stop`` strings (a
+    template's end-of-turn markers) end free text; once the output is constrained (an eager
+    grammar, or a lazy one after one of ``trigger_regexes`` matched) they end generation only
+    when ``complete(text_before_marker)`` says the message is complete, so a marker inside a
+    JSON string does not cut a call short.
     """
 
     def __init__(self, llama: Any, tokens: list[int], sampler: Any, *, max_tokens: int | None = None,
                  stop: Sequence[str] = (), soft_stop: Sequence[str] = (),
-                 trigger_regexes: Sequence[str] = ()) -> None:
+                 trigger_regexes: Sequence[str] = (), constrained: bool = False,
+                 complete: Callable[[str], bool] | None = None) -> None:
         self.llama, self.tokens, self.sampler = llama, tokens, sampler
         room = llama.n_ctx() - len(tokens)
         if room <= 0:
@@ -77,6 +80,7 @@ class Generation:
         self.max_tokens = room if not max_tokens or max_tokens <= 0 else min(max_tokens, room)
         self.stop, self.soft_stop = [s for s in stop if s], [s for s in soft_stop if s]
         self._triggers = [re.compile(p) for p in trigger_regexes]
+        self._constrained, self._complete = constrained, complete
         self.text = ""
         self.finish_reason = "length"
         self.completion_tokens = 0
@@ -97,13 +101,16 @@ class Generation:
         llama.n_tokens = keep
         llama.eval(self.tokens[keep:])
 
-    def _active_stops(self) -> list[str]:
-        if self.soft_stop and not any(r.search(self.text) for r in self._triggers):
-            return self.stop + self.soft_stop
-        return self.stop
+    def _is_constrained(self, text: str) -> bool:
+        return self._constrained or any(r.search(text) for r in self._triggers)
 
-    def _cut_stop(self, stops: Sequence[str], since: int) -> int | None:
-        hits = [i for s in stops if (i := self.text.find(s, max(0, since - len(s)))) >= 0]
+    def _find_stop(self, since: int) -> int | None:
+        hits = [i for s in self.stop if (i := self.text.find(s, max(0, since - len(s)))) >= 0]
+        for s in self.soft_stop:
+            i = self.text.find(s, max(0, since - len(s)))
+            if i >= 0 and (not self._is_constrained(self.text[:i])
+                           or (self._complete is not None and self._complete(self.text[:i]))):
+                hits.append(i)
         return min(hits) if hits else None
 
     def __iter__(self) -> Iterator[str]:
@@ -124,8 +131,8 @@ class Generation:
             self.completion_tokens += 1
             before = len(self.text)
             self.text += decoder.decode(token_piece(vocab, tok, special=True))
-            stops = self._active_stops()
-            cut = self._cut_stop(stops, before) if stops else None
+            stops = self.stop + self.soft_stop
+            cut = self._find_stop(before) if stops else None
             if cut is not None:
                 self.text, self.finish_reason, cut_off = self.text[:cut], "stop", True
                 break

@@ -102,8 +102,8 @@ def start_generation(llama: Any, prep: Prepared, request: dict[str, Any], *,
                      soft_stop: list[str] | None = None) -> tuple[Generation, LazyTriggers]:
     """The (not yet started) generation for ``prep`` with the request's sampling settings.
 
-    ``soft_stop`` (a template's end-of-turn markers) ends free text; it is ignored for an eager
-    grammar and, for a lazy one, once a trigger matched (the grammar then ends the turn).
+    ``soft_stop`` (a template's end-of-turn markers) ends free text; in constrained output (an
+    eager grammar, or a lazy one after its trigger) only where the message parses complete.
     """
     trig = _triggers(llama, prep)
     sampler = build_sampler(
@@ -115,13 +115,20 @@ def start_generation(llama: Any, prep: Prepared, request: dict[str, Any], *,
         logit_bias=_logit_bias(request.get("logit_bias")),
     )
     eager = prep.grammar is not None and not prep.grammar_lazy
+    triggered = trig.patterns if prep.grammar_lazy else []
     max_tokens = request.get("max_tokens") or request.get("max_completion_tokens")
     gen = Generation(
         llama, prompt_tokens(llama, prep.prompt, prep.bos_token), sampler,
         max_tokens=max_tokens, stop=_stop_list(request.get("stop")),
-        soft_stop=[] if eager else list(soft_stop or []), trigger_regexes=trig.patterns,
+        soft_stop=list(soft_stop or []), trigger_regexes=triggered, constrained=eager,
+        complete=lambda text: _complete_message(prep, text),
     )
     return gen, trig
+
+
+def _complete_message(prep: Prepared, text: str) -> bool:
+    msg = prep.parser.parse(text)
+    return not msg.diagnostics and not msg.incomplete
 
 
 def _model_name(llama: Any, request: dict[str, Any]) -> str:

@@ -97,13 +97,16 @@ class Parser:
         rule: str | None = None,
         pos: int = 0,
         open_atomic: bool = False,
+        diagnose: bool = True,
     ) -> ParseResult:
         """Parse ``text`` from ``pos`` with ``rule`` (default: the root); need not consume all.
 
         ``open_atomic`` (partial mode only): a half-matched :class:`~pegtool.grammar.ir.Atomic`
         group keeps its captures (marked partial) instead of producing none — what a streaming
         consumer needs to show a tool call while its arguments are still arriving."""
-        return self._parse(text, {}, partial=partial, rule=rule, pos=pos, open_atomic=open_atomic)[0]
+        return self._parse(
+            text, {}, partial=partial, rule=rule, pos=pos, open_atomic=open_atomic, diagnose=diagnose
+        )[0]
 
     def match(self, text: str) -> bool:
         """Full acceptance: OK and the whole text consumed (GBNF's anchored reading)."""
@@ -115,7 +118,15 @@ class Parser:
         return Session(self, rule, open_atomic=open_atomic)
 
     def _parse(
-        self, text: str, memo: dict, *, partial: bool, rule: str | None, pos: int, open_atomic: bool = False
+        self,
+        text: str,
+        memo: dict,
+        *,
+        partial: bool,
+        rule: str | None,
+        pos: int,
+        open_atomic: bool = False,
+        diagnose: bool = True,
     ) -> tuple[ParseResult, Ctx]:
         name = rule or self.grammar.root
         if name not in self.grammar:
@@ -123,7 +134,8 @@ class Parser:
         prog = self.program(partial=partial, fast=self.fast, open_atomic=open_atomic)
         ctx = Ctx(text, memo)
         result = _result(run(lambda: prog.rule(name), ctx, pos), ctx, exact=not self.fast)
-        if self.fast and _needs_diagnosis(result, len(text)):
+        result.tentative = ctx.tentative and result.status is Status.NEED_MORE
+        if diagnose and self.fast and _needs_diagnosis(result, len(text)):
             exact = Ctx(text, {})
             slow = self.program(partial=partial, fast=False, open_atomic=open_atomic)
             run(lambda: slow.rule(name), exact, pos)

@@ -79,7 +79,7 @@ class ChatStream:
         """A tentative partial parse may lose to another way once the text ends: send only what
         it shares with the message the text would give if it ended here."""
         text = self.text
-        now = self._parser.engine.parse(text)
+        now = self._parser.engine.parse(text, diagnose=False)
         if now.status is not Status.OK or now.end != len(text):
             return msg
         return common_part(msg, self._parser.conclude(text, now))
@@ -145,14 +145,14 @@ class ChatStream:
 def _common(a: str, b: str) -> str:
     if b.startswith(a):
         return a
-    i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
     return a[:i]
 
 
 def common_part(a: ChatMessage, b: ChatMessage) -> ChatMessage:
     """The largest message both ``a`` and ``b`` extend (field-wise common prefixes)."""
     calls = []
-    for x, y in zip(a.tool_calls, b.tool_calls):
+    for x, y in zip(a.tool_calls, b.tool_calls, strict=False):
         if (x.name, x.id) != (y.name, y.id):
             break
         calls.append(replace(x, arguments=_common(x.arguments, y.arguments), incomplete=True))
