@@ -25,6 +25,7 @@ class TemplateError(PegtoolError):
         super().__init__(where + message)
         self.source = source
         self.line = line
+        self.detail = message  # the message without the file location (stable across machines)
 
 
 class AnalysisError(PegtoolError):

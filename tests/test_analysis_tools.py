@@ -57,3 +57,32 @@ def test_functionary_v32_wants_json_string_args() -> None:
 @pytest.mark.parametrize("name", ["google-gemma-2-2b-it"])
 def test_no_system_role(name: str) -> None:
     assert not a(name).capabilities.system_role
+
+
+@pytest.mark.parametrize("name,style", [("GLM-4.6", "json"), ("Qwen3-Coder", "python_scalars"),
+                                        ("ByteDance-Seed-OSS", "python"), ("openbmb-MiniCPM5-1B", "python")])
+def test_value_style_found_by_rendering(name: str, style: str) -> None:
+    tagged = a(name).tools.tagged
+    assert tagged is not None and tagged.value_style == style
+
+
+def test_pythonic_call_strings_are_quoted() -> None:
+    t = a("LFM2.5-8B-A1B").tools
+    assert t.tagged is not None and t.tagged.string_quote == "'" and t.tagged.arg_mid == "="
+    assert t.name_suffix == "(" and t.call_end == ")"
+
+
+def test_string_wrapper_found_by_rendering() -> None:
+    t = a("openbmb-MiniCPM5-1B").tools
+    assert t.tagged is not None and t.tagged.string_wrap == ("<![CDATA[", "]]>")
+
+
+def test_calls_after_the_end_of_turn_marker() -> None:
+    x = a("GigaChat3-10B-A1.8B")
+    assert x.end_of_turn == ("<|message_sep|>",)
+    assert x.tools.call_start.startswith("<|message_sep|>") and "function call" in x.tools.call_start
+
+
+def test_marker_ending_a_call_turn_is_an_end_of_turn() -> None:
+    x = a("google-gemma-4-31B-it")
+    assert "<|tool_response>" in x.end_of_turn and x.tools.section_end == ""

@@ -408,3 +408,38 @@ def test_python310_path_without_atomic_groups(monkeypatch: pytest.MonkeyPatch) -
     parser = Parser(g(CHAT))
     got = [_key(parser.parse(text[:k], partial=p)) for k in (len(text), 120_000) for p in (0, 1)]
     assert got == expected
+
+
+# --- session frontier: appending text that only prolongs a run re-parses nothing --------------
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nodes, nodes, nodes, st.text(ALPHABET + "xy", max_size=14), st.data())
+def test_session_extend_equals_fresh_partial_parse(
+    root: ir.Node, r1: ir.Node, r2: ir.Node, text: str, data: Any
+) -> None:
+    """Whatever the chunking, each Session.extend result (grown or re-parsed) equals a fresh
+    partial parse of the text so far, open atomic groups included."""
+    fast, _ = _parsers(root, r1, r2)
+    open_atomic = data.draw(st.booleans())
+    s = fast.session(open_atomic=open_atomic)
+    i = 0
+    while i < len(text):
+        k = data.draw(st.integers(1, 4))
+        r = s.extend(text[i : i + k])
+        i += k
+        fresh = fast.parse(text[:i], partial=True, open_atomic=open_atomic)
+        assert _key(r) == _key(fresh) and r.tentative == fresh.tentative
+
+
+def test_session_grows_long_runs_without_parsing() -> None:
+    grammar = g(seq(capture(Tag.REASONING, until("</think>")), lit("</think>"),
+                    capture(Tag.CONTENT, repeat(chars([("a", "z"), " "]), 0, None)), end()))
+    p = Parser(grammar)
+    s = p.session()
+    text = "thinking about it " * 20 + "</think>" + "an answer here " * 20
+    for i in range(0, len(text), 3):
+        r = s.extend(text[i : i + 3])
+        assert _key(r) == _key(p.parse(text[: i + 3], partial=True))
+    assert s.grown > 10 * s.parsed
+    assert _key(s.finish()) == _key(p.parse(text))

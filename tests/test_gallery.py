@@ -22,7 +22,10 @@ from pegtool.gallery.sync import file_diff
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "templates"
-REAL = ("google-gemma-2-2b-it.jinja",)
+# Gemma 2 (no tools), Qwen3-Coder (tagged arguments), Llama 3.1 and 3.3 (identical template text
+# under two names: a record cached for one must not leak into the other's artefacts).
+REAL = ("google-gemma-2-2b-it.jinja", "Qwen3-Coder.jinja", "meta-llama-Llama-3.1-8B-Instruct.jinja",
+        "meta-llama-Llama-3.3-70B-Instruct.jinja")
 
 TINY = """\
 {%- if tools %}<|im_start|>system
@@ -72,7 +75,8 @@ def gallery(baseline: Path, tmp_path: Path) -> Path:
 
 def test_regen_writes_every_artefact_and_the_index(baseline: Path) -> None:
     stems = [e.stem for e in find_templates(baseline)]
-    assert stems == ["broken", "google-gemma-2-2b-it", "tiny"]
+    assert stems == ["Qwen3-Coder", "broken", "google-gemma-2-2b-it", "meta-llama-Llama-3.1-8B-Instruct",
+                     "meta-llama-Llama-3.3-70B-Instruct", "tiny"]
     for stem in stems:
         assert sorted(p.name for p in (baseline / stem).iterdir()) == sorted(ARTEFACTS)
         json.loads((baseline / stem / "analysis.json").read_text(encoding="utf-8"))
@@ -109,7 +113,9 @@ def test_output_does_not_depend_on_hash_seed_or_process(gallery: Path, baseline:
         shutil.rmtree(p)
     subprocess.run([sys.executable, "-m", "pegtool", "regen", str(gallery)], check=True, cwd=REPO,
                    env=env, capture_output=True)
-    assert _snapshot(gallery) == _snapshot(baseline)
+    got, want = _snapshot(gallery), _snapshot(baseline)
+    assert sorted(got) == sorted(want)
+    assert [rel for rel in sorted(want) if got[rel] != want[rel]] == []
 
 
 def test_strftime_now_is_fixed(baseline: Path) -> None:

@@ -89,3 +89,36 @@ def test_token_and_full_forms() -> None:
 
 def test_no_trigger_means_no_triggers() -> None:
     assert triggers_for(Grammar.of({"root": until("x")})) == []
+
+
+def test_trigger_through_a_choice_of_call_objects() -> None:
+    calls = choice(seq("{", space(), '"name"', space(), ":", '"a"', "}"),
+                   seq("{", space(), '"name"', space(), ":", '"b"', "}"))
+    g = Grammar.of({"root": seq(capture(Tag.CONTENT, until('{"name"')), star(trigger(calls)))})
+    (t,) = triggers_for(g)
+    rx = re.compile(trigger_regex(t))
+    assert t.type == PATTERN and rx.search('ok {"name":"a"}') and not rx.search("a {b} c")
+
+
+def test_trigger_through_a_choice_of_names_at_the_start() -> None:
+    g = Grammar.of({"root": choice(trigger(seq(choice("get_weather", "search"), "\n{}")),
+                                   capture(Tag.CONTENT, star(any_char())))})
+    (t,) = triggers_for(g)
+    rx = re.compile(trigger_regex(t))
+    assert t.type == PATTERN_FULL and rx.fullmatch("search\n{}") and not rx.fullmatch("I search\n{}")
+
+
+def test_word_trigger_is_not_cut_to_a_marker_used_elsewhere() -> None:
+    content = seq("<|open|>response<|sep|>", capture(Tag.CONTENT, until("<|close|>")), "<|close|>")
+    calls = seq("<|open|>tools<|sep|>", space(), "x")
+    g = Grammar.of({"root": seq(content, star(trigger(calls)))})
+    (t,) = triggers_for(g)
+    assert t == GrammarTrigger(WORD, "<|open|>tools<|sep|>")
+
+
+def test_trigger_sharing_the_end_of_turn_marker_becomes_a_pattern() -> None:
+    call = seq("<|sep|>", space(), "function call:", space(), "{}")
+    g = Grammar.of({"root": seq(capture(Tag.CONTENT, until("<|sep|>")), choice(trigger(call), "<|sep|>"))})
+    (t,) = triggers_for(g)
+    assert t.type == PATTERN and re.search(trigger_regex(t), "<|sep|>\nfunction call:")
+    assert not re.search(trigger_regex(t), "bye<|sep|>")

@@ -94,7 +94,7 @@ class Prober:
             return self.renderer.render(messages, tools=tool_list,
                                         add_generation_prompt=add_generation_prompt, **extra)
         except PegtoolError as exc:
-            self.errors.append((probe, str(exc)[:300]))
+            self.errors.append((probe, str(getattr(exc, "detail", exc))[:300]))
             return None
 
     def messages(self, assistant: dict[str, Any] | None = None, system: bool = False) -> list[dict[str, Any]]:

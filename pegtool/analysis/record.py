@@ -97,6 +97,8 @@ class TaggedArgs:
     #: objects/arrays but ``True``/``None`` scalars)
     value_style: str = "json"
     string_quote: str = ""  # a quote around raw string values only (``f(a='x', b=1)``)
+    #: (open, close) written around some string values (``<![CDATA[``, ``]]>``); optional
+    string_wrap: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def _skip_reason(a: Analysis, spec: dict[str, Any]) -> str:
 def model_text(renderer: Renderer, a: Analysis, msg: dict[str, Any], tools: list[dict[str, Any]],
                user: list[dict[str, Any]]) -> tuple[str, str]:
     """(generation prompt, model text) for one assistant message."""
-    extra = {"functions": json.dumps([t["function"] for t in tools])} if a.canary.functions_var else {}
+    extra: dict[str, Any] = {"functions": json.dumps([t["function"] for t in tools])} if a.canary.functions_var else {}
     tl = [t["function"] for t in tools] if a.canary.tools_form == "bare" else tools
     base = renderer.render(user, tools=tl, **extra)
     prompt = renderer.render(user, tools=tl, add_generation_prompt=True, **extra)

@@ -217,7 +217,7 @@ def _tagged(pr: P.Prober, text: str, notes: list[str]) -> CallShape | None:
     if parsed is None:
         return None
     tagged, extra_tail = parsed
-    tagged = _quoted_strings(_json_values(pr, tagged, notes))
+    tagged = _string_wrap(pr, _quoted_strings(_json_values(pr, tagged, notes)))
     tail = extra_tail + d.suffix
     args_end = len(text) - len(tail)
     tools = Tools(format=ToolFormat.TAG_WITH_TAGGED, call_start=text[:pos], name_suffix=d.prefix,
@@ -271,6 +271,25 @@ def _quoted_strings(ta: TaggedArgs) -> TaggedArgs:
     if quote not in ("'", '"') or not ta.arg_suffix.startswith(quote):
         return ta
     return replace(ta, arg_mid=ta.arg_mid_json, arg_suffix=ta.arg_suffix[1:], string_quote=quote)
+
+
+SPECIAL = "SPECIAL_s1 <&>\nline2"
+
+
+def _string_wrap(pr: P.Prober, ta: TaggedArgs) -> TaggedArgs:
+    """Text a template wraps around strings with new lines or markup (``<![CDATA[…]]>``)."""
+    text = call_section(pr, "tools.special_string", [pr.call(P.ALPHA, {P.ARG1: SPECIAL})]) or ""
+    head = ta.arg_prefix + P.ARG1 + ta.arg_mid + ta.string_quote
+    start, at = text.find(head), text.find(SPECIAL)
+    if start < 0 or at < 0:
+        return ta
+    pre = text[start + len(head):at]
+    tail = text[at + len(SPECIAL):]
+    close = (ta.string_quote + ta.arg_suffix).replace(ARG_SLOT, P.ARG1).strip()
+    post = tail[:tail.find(close)] if close and close in tail else ""
+    if not pre.strip() or not post.strip():
+        return ta
+    return replace(ta, string_wrap=(pre, post))
 
 
 def _literal_at(text: str, start: int) -> Any:

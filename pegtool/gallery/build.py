@@ -159,6 +159,7 @@ def build_template(directory: Path, entry: Entry, tools: list[dict[str, Any]],
                    standard_tools: list[dict[str, Any]]) -> Built:
     """All artefacts of ``entry`` (a template file in ``directory``), errors recorded, never raised."""
     built = Built(entry)
+    _forget_cached_analyses()
     with fixed_clock(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _fill(built, _Stages(built, directory), directory / entry.filename, tools, standard_tools)
@@ -187,6 +188,21 @@ def _fill(built: Built, st: _Stages, path: Path, tools: list[dict[str, Any]],
     built.files["grammar-required.gbnf"] = _gbnf_text(built, required, "grammar-required", "required")
     built.files["server.json"] = dumps(built.server if built.server is not None
                                        else {"error": _first_error(built)})
+
+
+def _forget_cached_analyses() -> None:
+    """Analyse every template from scratch: the analysis cache is keyed by template text, and a
+    record cached for an identical template under another file name (probe errors name the file)
+    must not leak into this one — else the output would depend on which worker saw what first."""
+    import importlib
+
+    try:
+        analyze_module = importlib.import_module("pegtool.analysis.analyze")
+    except ImportError:
+        return
+    cache = getattr(analyze_module, "_CACHE", None)
+    if isinstance(cache, dict):
+        cache.clear()
 
 
 def _first_error(built: Built) -> str:

@@ -337,7 +337,7 @@ def _tagged_args(b: GrammarBuilder, t: Tools, params: dict[str, Any]) -> Node:
     props: dict[str, Any] = params.get("properties") or {}
     if not props:
         return lit("")
-    defs = {k: params[k] for k in ("$defs", "definitions") if k in params}
+    defs: dict[str, Any] = {k: params[k] for k in ("$defs", "definitions") if k in params}
     alts = [_tagged_arg(b, t, k, _with_defs(v, defs)) for k, v in sorted(props.items(), key=lambda kv: -len(kv[0]))]
     one = choice(*alts)
     sep = mk(ta.separator) if ta.separator.strip() else lit("")
@@ -376,8 +376,11 @@ def _tagged_arg(b: GrammarBuilder, t: Tools, name: str, schema: Any) -> Node:
     if _is_string(schema):
         delims = _string_delimiters(t, name)
         q = lit(ta.string_quote)
-        value = mk(ta.arg_mid.rstrip()) + _lead_ws(ta.arg_mid) + q + \
-            capture(Tag.ARG_STRING, schema_text(schema, *delims)) + q
+        raw = capture(Tag.ARG_STRING, schema_text(schema, *delims))
+        if len(ta.string_wrap) == 2:
+            wrap_open, wrap_close = ta.string_wrap
+            raw = (lit(wrap_open) + capture(Tag.ARG_STRING, schema_text(schema, wrap_close)) + lit(wrap_close)) | raw
+        value = mk(ta.arg_mid.rstrip()) + _lead_ws(ta.arg_mid) + q + raw + q
     else:
         value = mk(ta.arg_mid_json) + capture(Tag.ARG_VALUE, _non_string_value(b, ta, schema))
     body = mk(ta.arg_prefix.lstrip()) + capture(Tag.ARG_NAME, lit(name)) + value + mk(ta.arg_suffix, arg=name)

@@ -82,7 +82,8 @@ def python_for_schema(b: GrammarBuilder, schema: Any, depth: int = 3) -> Node:
     if "integer" in types and "number" in types:
         types = [t for t in types if t != "integer"]
     alts = [_typed(b, t, schema, depth) for t in types]
-    return choice(*alts) if None not in alts else python_value(b)
+    known = [a for a in alts if a is not None]
+    return choice(*known) if len(known) == len(alts) else python_value(b)
 
 
 def _typed(b: GrammarBuilder, kind: str, schema: dict[str, Any], depth: int) -> Node | None:
@@ -104,7 +105,7 @@ def _literal_of(values: list[Any], b: GrammarBuilder) -> Node:
     texts = [_repr(v) for v in values]
     if any(t is None for t in texts):
         return python_value(b)
-    return choice(*[lit(t) for t in sorted({t for t in texts if t}, key=lambda s: -len(s))])
+    return choice(*[lit(t) for t in sorted({t for t in texts if t}, key=lambda s: (-len(s), s))])
 
 
 def _repr(value: Any) -> str | None:

@@ -113,6 +113,9 @@ def start_generation(llama: Any, prep: Prepared, request: dict[str, Any], *,
         top_k=int(request.get("top_k", 40)), top_p=float(request.get("top_p", 0.95)),
         min_p=float(request.get("min_p", 0.05)), seed=request.get("seed"),
         logit_bias=_logit_bias(request.get("logit_bias")),
+        repeat_penalty=float(request.get("repeat_penalty", 1.0)),
+        frequency_penalty=float(request.get("frequency_penalty", 0.0)),
+        presence_penalty=float(request.get("presence_penalty", 0.0)),
     )
     eager = prep.grammar is not None and not prep.grammar_lazy
     triggered = trig.patterns if prep.grammar_lazy else []

@@ -174,11 +174,12 @@ class ConstrainedSampler:
     :meth:`sample` accepts the chosen token into the chain and the grammar.
     """
 
-    def __init__(self, llama: Any, chain: Any, grammar: Any | None) -> None:
+    def __init__(self, llama: Any, chain: Any, grammar: Any | None,
+                 guard: TriggerGuard | None = None) -> None:
         import llama_cpp
         import numpy as np
 
-        self._ll, self.chain, self.grammar = llama_cpp, chain, grammar
+        self._ll, self.chain, self.grammar, self.guard = llama_cpp, chain, grammar, guard
         n = llama.n_vocab()
         self._data = (llama_cpp.llama_token_data * n)()
         self._view = np.ctypeslib.as_array(self._data)
@@ -197,9 +198,11 @@ class ConstrainedSampler:
         self._view["p"] = 0.0
         self._cur.size, self._cur.selected, self._cur.sorted = len(self._ids), -1, False
 
-    def _pick(self, ctx: Any, idx: int, masked: bool) -> int:
+    def _pick(self, ctx: Any, idx: int, masked: bool, banned: set[int] | None = None) -> int:
         ll = self._ll
         self._fill(ctx, idx)
+        for tok in banned or ():
+            self._view["logit"][tok] = -math.inf
         if masked:
             ll.llama_sampler_apply(self.grammar, ctypes.byref(self._cur))
         ll.llama_sampler_apply(self.chain.sampler, ctypes.byref(self._cur))
@@ -221,11 +224,19 @@ class ConstrainedSampler:
             if not self._allowed(token):
                 self.resamples += 1
                 token = self._pick(ctx_ptr, idx, masked=True)
+            banned: set[int] = set()
+            while self.guard is not None and not self.guard.safe(token):
+                banned.add(token)  # this token would start the grammar mid-token and abort llama.cpp
+                token = self._pick(ctx_ptr, idx, masked=False, banned=banned)
+            if self.guard is not None:
+                self.guard.accept(token)
             self._ll.llama_sampler_accept(self.grammar, token)
         self._ll.llama_sampler_accept(self.chain.sampler, token)
         return token
 
     def close(self) -> None:
+        if self.guard is not None:
+            self.guard.close()
         if self.grammar is not None:
             self._ll.llama_sampler_free(self.grammar)
             self.grammar = None
@@ -238,10 +249,72 @@ class ConstrainedSampler:
             pass
 
 
+class TriggerGuard:
+    """Mirrors llama.cpp's lazy trigger search in Python so a token that would fire a trigger
+    and replay text the grammar rejects (which aborts the process inside llama.cpp) is caught
+    before it is accepted: such a token is banned and sampling repeated."""
+
+    def __init__(self, llama: Any, gbnf: str, patterns: Sequence[str]) -> None:
+        import llama_cpp
+
+        self._ll, self._llama = llama_cpp, llama
+        self._regexes = [re.compile(p) for p in patterns]
+        self._checker = llama_cpp.llama_sampler_init_grammar(llama._model.vocab, gbnf.encode(), b"root")
+        self._buffer = b""
+        self.triggered = False
+        self._one = (llama_cpp.llama_token_data * 1)()
+        self._arr = llama_cpp.llama_token_data_array(self._one, 1, -1, False)
+
+    def _start(self, text: str) -> int | None:
+        for rx in self._regexes:
+            m = rx.search(text)
+            if m:
+                groups = [m.start(i) for i in range(1, (m.re.groups or 0) + 1) if m.group(i)]
+                return groups[0] if groups else m.start()
+        return None
+
+    def safe(self, token: int) -> bool:
+        if self.triggered or not self._checker:
+            return True
+        text = (self._buffer + token_piece(self._llama._model.vocab, token)).decode("utf-8", "replace")
+        start = self._start(text)
+        return start is None or self._viable(text[start:])
+
+    def _viable(self, text: str) -> bool:
+        ll = self._ll
+        smpl = ll.llama_sampler_clone(self._checker)
+        try:
+            for tok in self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False):
+                self._one[0].id, self._one[0].logit = tok, 1.0
+                self._arr.size, self._arr.selected = 1, -1
+                ll.llama_sampler_apply(smpl, ctypes.byref(self._arr))
+                if self._one[0].logit == -math.inf:
+                    return False
+                ll.llama_sampler_accept(smpl, tok)
+            return True
+        finally:
+            ll.llama_sampler_free(smpl)
+
+    def accept(self, token: int) -> None:
+        if self.triggered:
+            return
+        self._buffer += token_piece(self._llama._model.vocab, token)
+        self.triggered = self._start(self._buffer.decode("utf-8", "replace")) is not None
+
+    def close(self) -> None:
+        if self._checker:
+            self._ll.llama_sampler_free(self._checker)
+            self._checker = None
+
+
 def _add_steps(chain: Any, llama: Any, temperature: float, top_k: int, top_p: float, min_p: float,
-               seed: int | None, logit_bias: dict[int, float] | None) -> None:
+               seed: int | None, logit_bias: dict[int, float] | None,
+               penalties: tuple[float, float, float]) -> None:
     if logit_bias:
         chain.add_logit_bias(llama.n_vocab(), logit_bias)
+    repeat, freq, present = penalties
+    if repeat != 1.0 or freq or present:
+        chain.add_penalties(llama.n_vocab(), 64, repeat, freq, present)
     if temperature <= 0:
         chain.add_greedy()
         return
@@ -268,6 +341,9 @@ def build_sampler(
     min_p: float = 0.05,
     seed: int | None = None,
     logit_bias: dict[int, float] | None = None,
+    repeat_penalty: float = 1.0,
+    frequency_penalty: float = 0.0,
+    presence_penalty: float = 0.0,
     grammar_first: bool = False,
 ) -> Any:
     """A sampler with ``.sample(ctx, idx)`` that constrains generation by ``gbnf`` (if any).
@@ -287,7 +363,9 @@ def build_sampler(
     chain = LlamaSampler()
     if grammar is not None and grammar_first:
         llama_cpp.llama_sampler_chain_add(chain.sampler, grammar)  # the chain owns it now
-    _add_steps(chain, llama, temperature, top_k, top_p, min_p, seed, logit_bias)
+    _add_steps(chain, llama, temperature, top_k, top_p, min_p, seed, logit_bias,
+               (repeat_penalty, frequency_penalty, presence_penalty))
     if grammar_first or grammar is None:
         return chain
-    return ConstrainedSampler(llama, chain, grammar)
+    guard = TriggerGuard(llama, gbnf, trigger_patterns) if lazy and gbnf and trigger_patterns else None
+    return ConstrainedSampler(llama, chain, grammar, guard)

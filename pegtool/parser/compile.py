@@ -139,9 +139,9 @@ class Program:
         match = compile_pattern(pattern) if pattern is not None else None
         if match is None:
             return None
-        if not self.partial:
-            return full_regex(match)
         bounds = self.facts.bounds
+        if not self.partial:
+            return full_regex(match, bounds.extent(node), bounds.lookahead(node))
         slow = Lazy(lambda: self.structural(node))
         return partial_regex(match, bounds.extent(node), bounds.lookahead(node), slow)
 
@@ -169,6 +169,7 @@ class Program:
             if pos == c.n:
                 if partial:
                     c.hit = True
+                    c.leaf = None
                     return -2 - pos
                 return pos
             if record:
@@ -187,9 +188,13 @@ class Program:
             text = c.text
             if text.startswith(s, pos):
                 return pos + size
-            if partial and c.n - pos < size and s.startswith(text[pos:]):
-                c.hit = True
-                return -2 - c.n
+            if c.n - pos < size and s.startswith(text[pos:]):
+                if partial:
+                    c.hit = True
+                    c.leaf = None
+                    return -2 - c.n
+                if pos < c.n:
+                    c.ends.append((None, pos))
             if record:
                 c.fail(pos, desc)
             return FAIL
@@ -211,6 +216,7 @@ class Program:
                     return pos + 1
             elif partial:
                 c.hit = True
+                c.leaf = None
                 return -2 - pos
             if record:
                 c.fail(pos, desc)

@@ -32,6 +32,7 @@ from pegtool.errors import ParseError
 from pegtool.grammar.ir import Grammar
 from pegtool.parser.check import check_grammar
 from pegtool.parser.compile import Facts, Program
+from pegtool.parser.frontier import NO, Frontier, grown
 from pegtool.parser.lowering import Lowering, lower_grammar
 from pegtool.parser.matchers import FAIL, CaptureNode, Ctx, Matcher
 
@@ -61,6 +62,9 @@ class ParseResult:
     #: NEED_MORE only: the outcome passed an ordered choice with alternatives left, or a
     #: repetition that could stop, so a different parse may win once the text ends
     tentative: bool = False
+    #: NEED_MORE only: the run leaf the parse stopped in, when appending text may simply grow it
+    #: (see :mod:`pegtool.parser.frontier`); None otherwise
+    frontier: Frontier | None = None
 
     @property
     def ok(self) -> bool:
@@ -135,6 +139,8 @@ class Parser:
         ctx = Ctx(text, memo)
         result = _result(run(lambda: prog.rule(name), ctx, pos), ctx, exact=not self.fast)
         result.tentative = ctx.tentative and result.status is Status.NEED_MORE
+        if result.status is Status.NEED_MORE and ctx.leaf is not None:
+            result.frontier = Frontier(ctx.leaf[0], ctx.leaf[1], len(text))
         if diagnose and self.fast and _needs_diagnosis(result, len(text)):
             exact = Ctx(text, {})
             slow = self.program(partial=partial, fast=False, open_atomic=open_atomic)
@@ -190,6 +196,9 @@ class Session:
         self._text = ""
         self._memo: dict[int, tuple[int, list[CaptureNode], bool]] = {}
         self._stale: list[int] = []
+        self._last: ParseResult | None = None
+        #: how many :meth:`extend` calls grew the frontier without parsing / re-parsed
+        self.grown = self.parsed = 0
 
     @property
     def text(self) -> str:
@@ -203,8 +212,18 @@ class Session:
         self._chunks.append(more)
 
     def extend(self, more: str) -> ParseResult:
-        """Append ``more`` and re-parse in partial mode."""
+        """Append ``more``; the partial-mode result for the text so far. When the last parse
+        stopped inside a run that ``more`` merely prolongs, no parsing is done (the open captures
+        grow; see :mod:`pegtool.parser.frontier`)."""
         self._chunks.append(more)
+        last = self._last
+        if last is not None and last.frontier is not None and self.parser.fast:
+            text = self.text
+            end = last.frontier.grow(text)
+            if end != NO:
+                self.grown += 1
+                self._last = grown(last, end, text)
+                return self._last
         return self.result()
 
     def result(self) -> ParseResult:
@@ -216,6 +235,8 @@ class Session:
             self.text, memo, partial=True, rule=self.rule, pos=0, open_atomic=self.open_atomic
         )
         self._stale = ctx.hits
+        self._last = result
+        self.parsed += 1
         return result
 
     def finish(self) -> ParseResult:

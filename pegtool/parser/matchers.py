@@ -22,6 +22,7 @@ from typing import Any
 from pegtool.grammar.ir import AnyChar, CharClass, Tag
 from pegtool.parser.check import class_members
 from pegtool.parser.fastpath import class_re
+from pegtool.parser.frontier import CharRun, Run, UntilRun, held_back
 
 FAIL = -1
 
@@ -48,7 +49,7 @@ class CaptureNode:
 class Ctx:
     """Mutable state of one parse run."""
 
-    __slots__ = ("text", "n", "caps", "far", "exp", "memo", "hit", "hits", "tentative")
+    __slots__ = ("text", "n", "caps", "far", "exp", "memo", "hit", "hits", "tentative", "leaf", "ends")
 
     def __init__(self, text: str, memo: dict[int, tuple[int, list[CaptureNode], bool]]) -> None:
         self.text = text
@@ -62,6 +63,12 @@ class Ctx:
         #: partial mode: the NEED_MORE outcome passed a choice with alternatives left or a
         #: repetition that could stop, so once the text ends another way may win
         self.tentative = False
+        #: partial mode: the origin of the latest NEED_MORE outcome when it is a run leaf
+        #: (``(run, start)``, see :mod:`pegtool.parser.frontier`), else None
+        self.leaf: tuple[Run, int] | None = None
+        #: full mode: the runs that reached the end of the text from before it, ``(run, start)``,
+        #: and ``(None, pos)`` for anything else that looked at the end from ``pos`` before it
+        self.ends: list[tuple[Run | None, int]] = []
 
     def fail(self, pos: int, desc: str) -> None:
         if pos > self.far:
@@ -89,10 +96,20 @@ class Lazy:
         return self._fn
 
 
-def full_regex(match: Callable[..., re.Match[str] | None]) -> Matcher:
+def full_regex(match: Callable[..., re.Match[str] | None], ext: int, la: int) -> Matcher:
+    """A regex in full mode; one that may have looked at the end of the text from before it is
+    recorded in ``ctx.ends`` (opaque: its outcome may change once text is appended)."""
+
     def m(c: Ctx, pos: int) -> int:
         mo = match(c.text, pos)
-        return FAIL if mo is None else mo.end()
+        if mo is None:
+            if pos + ext > c.n > pos:
+                c.ends.append((None, pos))
+            return FAIL
+        e = mo.end()
+        if e + la > c.n > pos:
+            c.ends.append((None, pos))
+        return e
 
     return m
 
@@ -166,6 +183,7 @@ def repeat_chars(
     """``[c]{lo,hi}`` by one regex run (exact: each iteration is one character)."""
     pattern = class_re(item) if isinstance(item, CharClass) else "(?s:.)"
     match = re.compile(pattern + "*").match
+    run = CharRun(match, hi)
 
     def m(c: Ctx, pos: int) -> int:
         n = c.n
@@ -173,9 +191,13 @@ def repeat_chars(
         e = match(c.text, pos, stop).end()  # type: ignore[union-attr]
         if hi is not None and e - pos >= hi:
             return e
-        if e == n and partial:
-            c.hit = True
-            return -2 - e
+        if e == n:
+            if partial:
+                c.hit = True
+                c.leaf = (run, pos)
+                return -2 - e
+            if pos < n:
+                c.ends.append((run if e - pos >= lo else None, pos))
         if record:
             c.fail(e, desc)
         return e if e - pos >= lo else FAIL
@@ -198,9 +220,11 @@ def repeat_loop(
     f: Matcher, lo: int, hi: int | None, skip: Callable[..., re.Match[str] | None] | None
 ) -> Matcher:
     """``e{lo,hi}`` as a loop; ``skip`` jumps over a run of the first alternative's class."""
+    run = CharRun(skip, None) if skip is not None and hi is None else None
 
     def m(c: Ctx, pos: int, count: int = 0) -> int:
         caps = c.caps
+        ran = -1  # where a skipped run that reached the end of the text started
         while hi is None or count < hi:
             if skip is not None:
                 e = skip(c.text, pos).end()  # type: ignore[union-attr]
@@ -208,6 +232,7 @@ def repeat_loop(
                     if hi is not None and count + e - pos > hi:
                         e = pos + hi - count
                     count += e - pos
+                    ran = pos if e == c.n else -1
                     pos = e
                     if hi is not None and count >= hi:
                         break
@@ -226,7 +251,11 @@ def repeat_loop(
             else:
                 if count >= lo:
                     c.tentative = True
+                    if ran >= 0 and run is not None:
+                        c.leaf = (run, ran)  # the item at the end saw only the end
                 return r
+        if ran >= 0 and ran < pos == c.n:
+            c.ends.append((run if count >= lo else None, ran))
         return pos if count >= lo else FAIL
 
     return m
@@ -244,6 +273,7 @@ def predicate(f: Matcher, positive: bool, record: bool, desc: str) -> Matcher:
             c.far, c.exp = far, exp
             del exp[nexp:]
         if r < FAIL:
+            c.leaf = None
             return -2 - pos
         if (r >= 0) == positive:
             return pos
@@ -266,6 +296,8 @@ def memo_ref(idx: int, nrules: int, bodies: list[Matcher | None]) -> Matcher:
                 c.caps.extend(caps)
             if hit:
                 c.hit = True
+            if r < FAIL:
+                c.leaf = None
             return r
         outer, hit0 = c.caps, c.hit
         inner: list[CaptureNode] = []
@@ -301,6 +333,8 @@ def until_matcher(delimiters: tuple[str, ...], partial: bool) -> Matcher:
             mo = search(text, pos)
             return -1 if mo is None else mo.start()
 
+    run = UntilRun(delimiters, find)
+
     def m(c: Ctx, pos: int) -> int:
         text, n = c.text, c.n
         i = find(text, pos)
@@ -309,24 +343,17 @@ def until_matcher(delimiters: tuple[str, ...], partial: bool) -> Matcher:
         elif not partial or n - i >= longest:
             return i
         if not partial:
+            if pos < n:
+                c.ends.append((run, pos))
             return n
         c.hit = True
-        j = _held_back(text, max(pos, n - longest + 1), i, delimiters)
-        if j >= 0:
-            return -2 - j
-        return i if i < n else -2 - n
+        j = held_back(text, max(pos, n - longest + 1), i, delimiters)
+        if j < 0 and i < n:
+            return i
+        c.leaf = (run, pos)
+        return -2 - (j if j >= 0 else n)
 
     return m
-
-
-def _held_back(text: str, lo: int, hi: int, delimiters: tuple[str, ...]) -> int:
-    """The first position in ``[lo, hi)`` whose tail is a proper prefix of a delimiter, or -1."""
-    n = len(text)
-    for j in range(lo, min(hi, n)):
-        tail = text[j:]
-        if any(len(d) > n - j and d.startswith(tail) for d in delimiters):
-            return j
-    return -1
 
 
 __all__ = [

@@ -1,0 +1,44 @@
+"""Stage: analysis — the known round-trip exceptions, as data.
+
+Each entry is ``(template, scenario, reason)``: a rendered assistant message that does not parse
+back to the same message. The round-trip test asserts that exactly these scenarios fail (any
+other failure, or one of these passing, fails CI); the README's table is made from the same list.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class KnownFailure(NamedTuple):
+    template: str
+    scenario: str
+    reason: str
+
+
+_GEMMA_VALUES = ("non-string values use a marker-quoted syntax ({lang:<|\"|>fr<|\"|>}); the grammar "
+                 "and the mapper's value conversion do not read it yet")
+_XML_VALUES = ("objects and arrays are rendered as nested XML elements (<lang>fr</lang>, <item>a</item>); "
+               "the mapper cannot turn them back into JSON yet")
+
+ROUNDTRIP_EXCEPTIONS: tuple[KnownFailure, ...] = (
+    KnownFailure("openai-gpt-oss-120b", "content_call",
+               "the template renders content next to calls as analysis-channel reasoning"),
+    KnownFailure("meetkai-functionary-medium-v3.1", "code_arg",
+               "a call to the built-in 'python' tool is rendered <|python_tag|>{…}<|eom_id|> without "
+               "the tool name; the name cannot be captured from the text"),
+    KnownFailure("google-gemma-4-31B-it", "rich_args", _GEMMA_VALUES),
+    KnownFailure("google-gemma-4-31B-it", "typed_args", _GEMMA_VALUES),
+    KnownFailure("google-gemma-4-31B-it-interleaved", "rich_args", _GEMMA_VALUES),
+    KnownFailure("google-gemma-4-31B-it-interleaved", "typed_args", _GEMMA_VALUES),
+    KnownFailure("MiniMax-M3", "rich_args", _XML_VALUES),
+    KnownFailure("MiniMax-M3", "typed_args", _XML_VALUES),
+)
+
+
+def expected_failures() -> dict[tuple[str, str], str]:
+    """``{(template, scenario): reason}`` of the known exceptions."""
+    return {(e.template, e.scenario): e.reason for e in ROUNDTRIP_EXCEPTIONS}
+
+
+__all__ = ["ROUNDTRIP_EXCEPTIONS", "KnownFailure", "expected_failures"]

@@ -1,0 +1,159 @@
+"""End-to-end: real constrained decoding with llama-cpp-python and the Gemma 3 270M GGUF (CPU).
+
+For each dialect, pegtool renders the prompt from the dialect's own chat template, builds the
+grammar, llama.cpp's sampler enforces it, and pegtool parses the raw text back:
+
+* tool_choice "required" and a named tool -> calls whose arguments validate against the tool's
+  JSON schema (``jsonschema``);
+* tool_choice "auto" -> a lazy grammar. The 270M model is not a tool-calling model and never
+  writes a dialect's trigger on its own, so the conversation carries one earlier call of the
+  same tool (a few-shot history rendered by the template itself) and the request adds a logit
+  bias towards the first token of the trigger text. Nothing is appended to the prompt. The text
+  before the trigger is free; from the trigger on it must be accepted by the lazy GBNF
+  (checked with llama.cpp's own grammar engine);
+* streaming yields the same final message as the non-streamed call.
+
+Greedy decoding with a repeat penalty (the tiny model otherwise loops inside strings), small ``max_tokens``, a three-tool subset of tests/fixtures/tools.json to keep
+prompts short, and one model load per session.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from integration_support import load_llama  # noqa: E402
+
+jsonschema = pytest.importorskip("jsonschema")
+
+DIALECTS = {
+    "qwen2.5-json": "Qwen-Qwen2.5-7B-Instruct.jinja",
+    "hermes3-json": "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja",
+    "qwen3-coder-xml": "Qwen3-Coder.jinja",
+    "mistral-nemo": "mistralai-Mistral-Nemo-Instruct-2407.jinja",
+    "llama3.1-json": "meta-llama-Llama-3.1-8B-Instruct.jinja",
+    "glm-4.6": "GLM-4.6.jinja",
+}
+TOOL_NAMES = ("get_weather", "calculate", "search")
+MAX_TOKENS = 90
+ASK = [{"role": "user", "content": "What's the weather in Paris?"}]
+HISTORY = [
+    {"role": "user", "content": "What's the weather in Rome?"},
+    {"role": "assistant", "content": "", "tool_calls": [{
+        "id": "call00001", "type": "function",
+        "function": {"name": "get_weather", "arguments": {"location": "Rome"}}}]},
+    {"role": "tool", "tool_call_id": "call00001", "name": "get_weather", "content": '{"temp": 21}'},
+    {"role": "assistant", "content": "It is 21 degrees in Rome."},
+    {"role": "user", "content": "What's the weather in Paris?"},
+]
+
+_formats: dict[str, Any] = {}
+
+
+def _tools() -> list[dict[str, Any]]:
+    tools = json.loads((ROOT / "tests" / "fixtures" / "tools.json").read_text())
+    return [t for t in tools if t["function"]["name"] in TOOL_NAMES]
+
+
+def _schemas() -> dict[str, Any]:
+    return {t["function"]["name"]: t["function"]["parameters"] for t in _tools()}
+
+
+def _format(dialect: str) -> Any:
+    from pegtool.format import ChatFormat
+
+    if dialect not in _formats:
+        _formats[dialect] = ChatFormat.load(ROOT / "templates" / DIALECTS[dialect])
+    return _formats[dialect]
+
+
+def _request(messages: list[dict[str, Any]], tool_choice: Any, **extra: Any) -> dict[str, Any]:
+    return {"messages": messages, "tools": _tools(), "tool_choice": tool_choice,
+            "temperature": 0, "repeat_penalty": 1.3, "max_tokens": MAX_TOKENS, **extra}
+
+
+def _run(dialect: str, request: dict[str, Any]) -> dict[str, Any]:
+    from pegtool.integrations.llama_cpp import chat_completion
+
+    return chat_completion(load_llama(), request, chat_format=_format(dialect))
+
+
+def _assert_valid_calls(out: dict[str, Any], names: tuple[str, ...] = TOOL_NAMES) -> list[dict[str, Any]]:
+    message = out["choices"][0]["message"]
+    raw = out["pegtool"]["raw_text"]
+    calls = message.get("tool_calls") or []
+    assert calls, f"no tool call parsed from {raw!r}"
+    schemas = _schemas()
+    for call in calls:
+        fn = call["function"]
+        assert fn["name"] in names, raw
+        jsonschema.validate(json.loads(fn["arguments"]), schemas[fn["name"]])
+        assert call["id"]
+    assert out["choices"][0]["finish_reason"] in ("tool_calls", "length"), raw
+    return calls
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_required_call_validates(dialect: str) -> None:
+    _assert_valid_calls(_run(dialect, _request(ASK, "required")))
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_named_tool_call_validates(dialect: str) -> None:
+    named = {"type": "function", "function": {"name": "calculate"}}
+    calls = _assert_valid_calls(_run(dialect, _request(ASK, named)), names=("calculate",))
+    assert {c["function"]["name"] for c in calls} == {"calculate"}
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_streaming_equals_non_streamed(dialect: str) -> None:
+    from pegtool.messages import apply_deltas
+
+    whole = _run(dialect, _request(ASK, "required"))
+    chunks = list(_run(dialect, _request(ASK, "required", stream=True)))
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    streamed = apply_deltas([c["choices"][0]["delta"] for c in chunks]).to_openai()
+    message = whole["choices"][0]["message"]
+    assert streamed.get("tool_calls") == message.get("tool_calls")
+    assert (streamed.get("content") or None) == (message.get("content") or None)
+    assert chunks[-1]["choices"][0]["finish_reason"] == whole["choices"][0]["finish_reason"]
+
+
+def _trigger_bias(dialect: str, prep: Any) -> tuple[str, dict[str, float]]:
+    """The trigger's literal text and a logit bias towards its first token."""
+    llama = load_llama()
+    trig = prep.grammar_triggers[0]
+    text = trig["value"] if trig["type"] in (0, 1) else _literal_of(trig["value"])
+    first = llama.tokenize(text.encode(), add_bos=False, special=True)[0]
+    return text, {str(first): 8.0}
+
+
+def _literal_of(pattern: str) -> str:
+    group = re.search(r"\(((?:\\.|[^()\\])*)\)", pattern)
+    assert group, pattern
+    return re.sub(r"\\(.)", r"\1", group.group(1))
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_auto_lazy_grammar_takes_over_at_the_trigger(dialect: str) -> None:
+    from pegtool.gbnf.llama import LlamaGrammarJudge
+    from pegtool.integrations.llama_cpp import prepare_request
+
+    prep = prepare_request(_format(dialect), _request(HISTORY, "auto"))
+    assert prep.grammar_lazy and prep.grammar_triggers
+    trigger_text, bias = _trigger_bias(dialect, prep)
+    out = _run(dialect, _request(HISTORY, "auto", logit_bias=bias))
+    raw = out["pegtool"]["raw_text"]
+    assert trigger_text in raw, f"the model never wrote the trigger: {raw!r}"
+    _assert_valid_calls(out)
+    tail = raw[raw.index(trigger_text):]
+    judge = LlamaGrammarJudge(load_llama().model_path)
+    check = judge.accepts_prefix if out["choices"][0]["finish_reason"] == "length" else judge.accepts
+    assert check(prep.grammar, tail) or judge.accepts_prefix(prep.grammar, tail), tail
