@@ -6,11 +6,13 @@ parser (partial-input, streaming) and GBNF (lazy triggers, preserved tokens) for
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from pegtool.errors import TemplateError
 from pegtool.grammar.ir import Grammar, Trigger, walk
 from pegtool.parser.chat import ChatParser
 from pegtool.template import Renderer, TemplateSource, load_template, normalize_tools
@@ -110,6 +112,32 @@ class ChatFormat:
     def render(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, **kw: Any) -> str:
         return self.renderer.render(messages, tools=tools, **kw)
 
+    def _tool_variants(self, envelopes: list[dict[str, Any]]) -> list[tuple[Any, dict[str, Any]]]:
+        """(tools, extra variables) to try, the form the analysis found first: the envelope or the
+        bare form, and a ``functions`` variable for templates that read that instead."""
+        if not envelopes:
+            return [(None, {})]
+        bare = [t["function"] for t in envelopes]
+        functions = {"functions": json.dumps(bare, indent=2, ensure_ascii=False)}
+        canary = self.analysis.canary
+        first = (bare if canary.tools_form == "bare" else envelopes, functions if canary.functions_var else {})
+        others = [(envelopes, {}), (envelopes, functions), (bare, {}), (bare, functions)]
+        return [first] + [v for v in others if v != first]
+
+    def _render_prompt(
+        self, messages: list[dict[str, Any]], envelopes: list[dict[str, Any]], kw: dict[str, Any], gen: bool
+    ) -> tuple[str, Any, dict[str, Any]]:
+        """The prompt, with the first tool form the template accepts (its first error otherwise)."""
+        first_error: TemplateError | None = None
+        for tools, extra in self._tool_variants(envelopes):
+            merged = {**extra, **kw}
+            try:
+                return self.render(messages, tools, add_generation_prompt=gen, **merged), tools, merged
+            except TemplateError as exc:
+                first_error = first_error or exc
+        assert first_error is not None
+        raise first_error
+
     def _generation_prompt(self, messages: list[dict[str, Any]], tools: Any, prompt: str, kw: dict[str, Any]) -> str:
         try:
             bare = self.render(messages, tools, add_generation_prompt=False, **kw)
@@ -138,8 +166,8 @@ class ChatFormat:
         kw = dict(template_kwargs)
         if enable_thinking is not None:
             kw["enable_thinking"] = enable_thinking
-        prompt = self.render(messages, envelopes or None, add_generation_prompt=add_generation_prompt, **kw)
-        gen = self._generation_prompt(messages, envelopes or None, prompt, kw) if add_generation_prompt else ""
+        prompt, rendered_tools, kw = self._render_prompt(messages, envelopes, kw, add_generation_prompt)
+        gen = self._generation_prompt(messages, rendered_tools, prompt, kw) if add_generation_prompt else ""
         grammar = build_chat_grammar(
             self.analysis,
             envelopes,

@@ -35,6 +35,7 @@ from pegtool.grammar.builder import (
 )
 from pegtool.grammar.ir import Grammar, Json, Tag
 from pegtool.parser.engine import CaptureNode, Parser, ParseResult, Status, parse
+from pegtool.parser.frontier import regrown
 
 OK, FAIL, MORE = Status.OK, Status.FAIL, Status.NEED_MORE
 MODES = [True, False]  # fast engine, pure interpreter
@@ -443,3 +444,18 @@ def test_session_grows_long_runs_without_parsing() -> None:
         assert _key(r) == _key(p.parse(text[: i + 3], partial=True))
     assert s.grown > 10 * s.parsed
     assert _key(s.finish()) == _key(p.parse(text))
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nodes, nodes, nodes, st.text(ALPHABET + "xy", max_size=12), st.data())
+def test_full_parse_carried_over_equals_fresh_parse(
+    root: ir.Node, r1: ir.Node, r2: ir.Node, text: str, data: Any
+) -> None:
+    """A full-mode result carried over to a longer text (when its Ending allows) equals a fresh
+    full parse of that text."""
+    fast, _ = _parsers(root, r1, r2)
+    cut = data.draw(st.integers(0, len(text)))
+    early = fast.parse(text[:cut], diagnose=False)
+    later = regrown(early, text)
+    if later is not None:
+        assert _key(later) == _key(fast.parse(text, diagnose=False))

@@ -112,3 +112,17 @@ def test_lazy_grammar_waits_for_its_trigger() -> None:
     assert sep, text
     assert re.fullmatch(r'\s*\{"name": "get_weather", "arguments": \{"location": "[A-Za-z ]+"\}\}\s*</tool_call>',
                         tail), text
+
+
+def test_guard_bans_a_token_that_would_replay_ungrammatical_text() -> None:
+    from pegtool.integrations.sampling import TriggerGuard
+
+    llama = load_llama()
+    guard = TriggerGuard(llama, 'root ::= "function(" [a-z]* ")"', ["(function)"])
+    (functional,) = llama.tokenize(b"functional", add_bos=False, special=False)
+    (function,) = llama.tokenize(b"function", add_bos=False, special=False)
+    assert not guard.safe(functional)  # llama.cpp would abort replaying "functional"
+    assert guard.safe(function)
+    guard.accept(function)
+    assert guard.triggered and guard.safe(functional)  # after the trigger the grammar decides
+    guard.close()

@@ -32,7 +32,7 @@ from pegtool.errors import ParseError
 from pegtool.grammar.ir import Grammar
 from pegtool.parser.check import check_grammar
 from pegtool.parser.compile import Facts, Program
-from pegtool.parser.frontier import NO, Frontier, grown
+from pegtool.parser.frontier import NO, Ending, Frontier, grown
 from pegtool.parser.lowering import Lowering, lower_grammar
 from pegtool.parser.matchers import FAIL, CaptureNode, Ctx, Matcher
 
@@ -65,6 +65,9 @@ class ParseResult:
     #: NEED_MORE only: the run leaf the parse stopped in, when appending text may simply grow it
     #: (see :mod:`pegtool.parser.frontier`); None otherwise
     frontier: Frontier | None = None
+    #: full mode (fast engine): how the parse looked at the end of the text, to carry it over
+    #: to a longer text without parsing (:func:`pegtool.parser.frontier.regrown`)
+    ending: Ending | None = None
 
     @property
     def ok(self) -> bool:
@@ -141,6 +144,8 @@ class Parser:
         result.tentative = ctx.tentative and result.status is Status.NEED_MORE
         if result.status is Status.NEED_MORE and ctx.leaf is not None:
             result.frontier = Frontier(ctx.leaf[0], ctx.leaf[1], len(text))
+        if not partial and self.fast and not (diagnose and _needs_diagnosis(result, len(text))):
+            result.ending = Ending(tuple(ctx.ends), len(text))
         if diagnose and self.fast and _needs_diagnosis(result, len(text)):
             exact = Ctx(text, {})
             slow = self.program(partial=partial, fast=False, open_atomic=open_atomic)

@@ -15,6 +15,7 @@ replayed memo entry) leaves no frontier and the session re-parses.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -41,20 +42,27 @@ class UntilRun:
     """The growth rule of ``until(delims)``: no delimiter may start in the new text (nor in the
     delimiter-length window before it); a tail that is a delimiter prefix is held back."""
 
-    __slots__ = ("delimiters", "find", "longest")
+    __slots__ = ("delimiters", "find", "longest", "firsts")
 
     def __init__(self, delimiters: tuple[str, ...], find: Callable[[str, int], int]) -> None:
         self.delimiters = delimiters
         self.find = find
         self.longest = max(len(d) for d in delimiters)
+        self.firsts = re.compile("[" + "".join(re.escape(d[0]) for d in delimiters) + "]").search
 
     def grow(self, text: str, start: int, old_n: int) -> int:
-        lo = max(start, old_n - self.longest + 1)
-        if self.find(text, lo) >= 0:
+        if self.grow_full(text, start, old_n) == NO:
             return NO
         n = len(text)
-        j = held_back(text, max(start, n - self.longest + 1), n, self.delimiters)
+        lo = n - self.longest + 1
+        if self.firsts(text, max(start, lo)) is None:
+            return n
+        j = held_back(text, max(start, lo), n, self.delimiters)
         return j if j >= 0 else n
+
+    def grow_full(self, text: str, start: int, old_n: int) -> int:
+        """Full mode: the run reaches the new end unless a delimiter starts in the new text."""
+        return NO if self.find(text, max(start, old_n - self.longest + 1)) >= 0 else len(text)
 
 
 class CharRun:
@@ -74,6 +82,8 @@ class CharRun:
         if self.hi is not None and e - start >= self.hi:
             return NO
         return n if e == n else NO
+
+    grow_full = grow
 
 
 Run = UntilRun | CharRun
@@ -95,6 +105,49 @@ class Frontier:
         return self.run.grow(text, self.start, self.n)
 
 
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """Full mode: how a parse of ``text[:n]`` looked at the end of the text — the runs that
+    reached it from before (``(None, pos)``: something else did, so appending text may change
+    the outcome). Positions at the end itself see the same (nothing) after appending."""
+
+    runs: tuple[tuple[Run | None, int], ...]
+    n: int
+
+    def grows(self, text: str) -> bool:
+        """Whether the full parse of ``text`` (extending the parsed text) is the same parse with
+        every run that reached the old end reaching the new one."""
+        n = len(text)
+        return all(run is not None and run.grow_full(text, start, self.n) == n for run, start in self.runs)
+
+
+def _move(nodes: list[CaptureNode], old: int, new: int) -> list[CaptureNode]:
+    """Copy of ``nodes`` with every position ``old`` (the trailing nodes) moved to ``new``."""
+    k = len(nodes)
+    while k and nodes[k - 1].end == old:
+        k -= 1
+    if k == len(nodes):
+        return nodes
+    out = nodes[:k]
+    for node in nodes[k:]:
+        start = new if node.start == old else node.start
+        out.append(type(node)(node.tag, start, new, _move(node.children, old, new), node.partial))
+    return out
+
+
+def regrown(result: ParseResult, text: str) -> ParseResult | None:
+    """A full-mode ``result`` carried over to ``text`` (which extends the parsed text) without
+    parsing, or None when a parse is needed (see :class:`Ending`)."""
+    ending = result.ending
+    if ending is None or not ending.grows(text):
+        return None
+    old, new = ending.n, len(text)
+    end = new if result.end == old else result.end
+    far = new if result.farthest == old else result.farthest
+    return replace(result, end=end, farthest=far, captures=_move(result.captures, old, new),
+                   ending=Ending(ending.runs, new))
+
+
 def _shift(nodes: list[CaptureNode], end: int) -> list[CaptureNode]:
     """Copy of ``nodes`` with the open capture path (always the last node) ending at ``end``."""
     if not nodes or not nodes[-1].partial:
@@ -108,9 +161,8 @@ def _shift(nodes: list[CaptureNode], end: int) -> list[CaptureNode]:
 def grown(result: ParseResult, end: int, text: str) -> ParseResult:
     """``result`` (a NEED_MORE parse with a frontier) after its run grew to ``end`` of ``text``."""
     assert result.frontier is not None
-    front = replace(result.frontier, n=len(text))
-    return replace(result, end=end, captures=_shift(result.captures, end), farthest=end, expected=(),
-                   frontier=front)
+    front = Frontier(result.frontier.run, result.frontier.start, len(text))
+    return type(result)(result.status, end, _shift(result.captures, end), end, (), result.tentative, front)
 
 
-__all__ = ["NO", "CharRun", "Frontier", "UntilRun", "grown", "held_back"]
+__all__ = ["NO", "CharRun", "Ending", "Frontier", "UntilRun", "grown", "held_back", "regrown"]
