@@ -47,12 +47,22 @@ class Prepared:
     preserved_tokens: list[str]
     bos_token: str = ""
     reasoning_open: bool = False  # the generation prompt opens a reasoning block the model must close
+    constrain_content: bool = False  # response_format: the content itself follows a JSON schema
     _gbnf: dict[bool, str] = field(default_factory=dict, repr=False)
 
     @property
     def grammar_lazy(self) -> bool:
         """True when the model is free until a trigger (tool_choice auto with tools)."""
+        if self.constrain_content:
+            return False
         return self.tool_choice == "auto" and _has_trigger(self.grammar_ir) and bool(self.grammar_triggers)
+
+    @property
+    def all_preserved_tokens(self) -> list[str]:
+        """The analysis' markers plus every word trigger (llama-server rejects a single-token word
+        trigger that is not preserved)."""
+        words = [t["value"] for t in self.grammar_triggers if t["type"] == 1] if self.grammar_lazy else []
+        return list(dict.fromkeys([*self.preserved_tokens, *words]))
 
     @cached_property
     def grammar_triggers(self) -> list[dict[str, Any]]:
@@ -65,9 +75,7 @@ class Prepared:
         """The GBNF to hand to llama.cpp (lazy form when :attr:`grammar_lazy`); None when unconstrained."""
         from pegtool.gbnf.emit import to_gbnf
 
-        if self.tool_choice == "none" and not _has_trigger(self.grammar_ir):
-            return None
-        if self.tool_choice == "auto" and not _has_trigger(self.grammar_ir):
+        if not self.constrain_content and self.tool_choice in ("none", "auto") and not _has_trigger(self.grammar_ir):
             return None
         return to_gbnf(self.grammar_ir, lazy=self.grammar_lazy)
 
@@ -79,8 +87,9 @@ class Prepared:
             if self.grammar_lazy:
                 body["grammar_lazy"] = True
                 body["grammar_triggers"] = self.grammar_triggers
-        if self.preserved_tokens:
-            body["preserved_tokens"] = list(self.preserved_tokens)
+        preserved = self.all_preserved_tokens
+        if preserved:
+            body["preserved_tokens"] = preserved
         body["generation_prompt"] = self.generation_prompt
         if thinking_forced_open:
             body.pop("generation_prompt")
@@ -182,4 +191,6 @@ class ChatFormat:
         parser = ChatParser(grammar, reasoning_field=reasoning_field)
         choice = tool_choice if envelopes else "none"
         opened = _opens_reasoning(gen, self.analysis)
-        return Prepared(prompt, gen, grammar, parser, choice, preserved, self.source.bos_token, opened)
+        return Prepared(
+            prompt, gen, grammar, parser, choice, preserved, self.source.bos_token, opened, response_format is not None
+        )
