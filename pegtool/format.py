@@ -166,9 +166,14 @@ class ChatFormat:
         add_generation_prompt: bool = True,
         response_format: dict[str, Any] | None = None,
         reasoning_field: str = "reasoning_content",
+        tool_calls_in_reasoning: bool = True,
         **template_kwargs: Any,
     ) -> Prepared:
-        """Render the prompt and build the one chat grammar for this request."""
+        """Render the prompt and build the one chat grammar for this request.
+
+        ``tool_calls_in_reasoning``: a call that starts inside a reasoning block the model never
+        closed (Qwen3.5 style) is a call; with False it stays reasoning. Tool markup quoted inside a
+        closed reasoning block is never a call."""
         from pegtool.grammar.chat import build_chat_grammar
 
         envelopes = normalize_tools(tools) if tools else []
@@ -186,6 +191,7 @@ class ChatFormat:
             enable_thinking=enable_thinking,
             response_format=response_format,
             generation_prompt=gen,
+            tool_calls_in_reasoning=tool_calls_in_reasoning,
         )
         preserved = list(getattr(self.analysis, "preserved_tokens", ()) or ())
         parser = ChatParser(grammar, reasoning_field=reasoning_field)
