@@ -187,6 +187,8 @@ class Program:
         def m(c: Ctx, pos: int) -> int:
             text = c.text
             if text.startswith(s, pos):
+                if not partial and pos + size == c.n:
+                    c.ends.append((None, pos))  # the end reached by a non-run: not movable
                 return pos + size
             if c.n - pos < size and s.startswith(text[pos:]):
                 if partial:
@@ -213,6 +215,8 @@ class Program:
         def m(c: Ctx, pos: int) -> int:
             if pos < c.n:
                 if test is None or test(c.text[pos]):
+                    if not partial and pos + 1 == c.n:
+                        c.ends.append((None, pos))
                     return pos + 1
             elif partial:
                 c.hit = True

@@ -144,7 +144,7 @@ class Parser:
         result.tentative = ctx.tentative and result.status is Status.NEED_MORE
         if result.status is Status.NEED_MORE and ctx.leaf is not None:
             result.frontier = Frontier(ctx.leaf[0], ctx.leaf[1], len(text))
-        if not partial and self.fast and not (diagnose and _needs_diagnosis(result, len(text))):
+        if not partial and self.fast and pos < len(text) and not (diagnose and _needs_diagnosis(result, len(text))):
             result.ending = Ending(tuple(ctx.ends), len(text))
         if diagnose and self.fast and _needs_diagnosis(result, len(text)):
             exact = Ctx(text, {})

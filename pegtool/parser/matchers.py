@@ -107,7 +107,7 @@ def full_regex(match: Callable[..., re.Match[str] | None], ext: int, la: int) ->
                 c.ends.append((None, pos))
             return FAIL
         e = mo.end()
-        if e + la > c.n > pos:
+        if (e + la > c.n or e == c.n) and pos < c.n:
             c.ends.append((None, pos))
         return e
 
