@@ -35,6 +35,7 @@ from pegtool.analysis.record import (
 from pegtool.errors import GrammarError
 from pegtool.grammar.builder import (
     GrammarBuilder,
+    any_char,
     atomic,
     capture,
     chars,
@@ -193,6 +194,9 @@ def _reasoning(a: Analysis, o: _Opts, trig: str) -> Node:
     if o.tool_calls_in_reasoning and trig:
         open_call = capture(Tag.REASONING, until(trig, r.end))
         body = closed | (open_call + _peek_lit(trig))
+    elif trig:
+        # policy off: an unclosed reasoning block keeps everything, tool markup included
+        body = closed | capture(Tag.REASONING, star(any_char()))
     else:
         body = closed
     if start and gp.endswith(start):
