@@ -249,7 +249,10 @@ def _calls_region(b: GrammarBuilder, a: Analysis, fns: list[dict[str, Any]], o: 
     one = b.intern("tool-call", atomic(capture(Tag.TOOL_CALL, head + bodies)))
     if t.json_call is not None and t.json_call.array_wrapped:
         return _array_region(t, one, o)
-    sep = space() + mk(t.call_separator.strip()) + space() if t.call_separator.strip() else space()
+    # Calls rendered back to back may also come separated by a comma (llama.cpp's own output for
+    # such dialects, e.g. MiniMax-M2, uses ", "): accepted, never required.
+    loose = space() + opt(lit(",") + space())
+    sep = space() + mk(t.call_separator.strip()) + space() if t.call_separator.strip() else loose
     many = one + star(sep + one) if (o.parallel and t.parallel) else one
     start = t.section_start.lstrip() or t.call_start.lstrip()
     trig = first_literal(start) or _json_trigger(t)
