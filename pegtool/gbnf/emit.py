@@ -50,13 +50,12 @@ from pegtool.gbnf.irinfo import (
     is_end,
     item_contexts,
     literal_set,
-    nullable,
     nullable_at_end,
-    nullable_rules,
     rule_contexts,
     until_body,
     unwrap,
 )
+from pegtool.grammar.facts import nullable, nullable_rules
 from pegtool.grammar.ir import (
     AnyChar,
     CharClass,

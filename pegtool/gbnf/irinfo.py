@@ -7,14 +7,13 @@ end the output?), which decides whether anchors and predicates can be emitted ex
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 
 from pegtool.gbnf import charset
 from pegtool.gbnf.charset import Ranges
+from pegtool.grammar.facts import TRANSPARENT, nullable
 from pegtool.grammar.ir import (
     AnyChar,
-    Atomic,
-    Capture,
     CharClass,
     Choice,
     End,
@@ -27,13 +26,11 @@ from pegtool.grammar.ir import (
     Repeat,
     Seq,
     Start,
-    Trigger,
     children,
 )
 
 Ctx = tuple[bool, bool]  # (at the head of the output, at the tail of the output)
 NO_CTX: Ctx = (False, False)
-TRANSPARENT = (Capture, Atomic, Trigger)
 
 
 def unwrap(node: Node) -> Node:
@@ -43,36 +40,7 @@ def unwrap(node: Node) -> Node:
     return node
 
 
-def nullable_rules(rules: Mapping[str, Node]) -> dict[str, bool]:
-    """Which rules can match the empty string in the emitted GBNF (least fixpoint)."""
-    known = dict.fromkeys(rules, False)
-    changed = True
-    while changed:
-        changed = False
-        for name, body in rules.items():
-            if not known[name] and nullable(body, known):
-                known[name] = changed = True
-    return known
-
-
-def nullable(node: Node, known: Mapping[str, bool]) -> bool:
-    """Whether ``node`` can match ε in GBNF (predicates and anchors count as ε)."""
-    if isinstance(node, (Literal, CharClass, AnyChar)):
-        return isinstance(node, Literal) and not node.text
-    if isinstance(node, Seq):
-        return all(nullable(i, known) for i in node.items)
-    if isinstance(node, Choice):
-        return any(nullable(a, known) for a in node.alts)
-    if isinstance(node, Repeat):
-        return node.min == 0 or nullable(node.item, known)
-    if isinstance(node, TRANSPARENT):
-        return nullable(node.item, known)
-    if isinstance(node, Ref):
-        return known.get(node.name, False)
-    return True  # Epsilon, Start, End, Peek, Not, Until; Json* are lowered before emission
-
-
-def nullable_at_end(node: Node, known: Mapping[str, bool]) -> bool:
+def nullable_at_end(node: Node, known: Container[str]) -> bool:
     """Whether ``node`` matches when no input is left (PEG semantics of predicates)."""
     if isinstance(node, Not):
         return not nullable_at_end(node.item, known)

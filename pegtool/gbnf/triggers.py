@@ -23,7 +23,7 @@ from typing import Any
 
 from pegtool.gbnf import escape
 from pegtool.gbnf.emit import GbnfError, lower_json
-from pegtool.gbnf.irinfo import TRANSPARENT, nullable, nullable_rules
+from pegtool.grammar.facts import TRANSPARENT, nullable, nullable_rules
 from pegtool.grammar.ir import (
     AnyChar,
     CharClass,

@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pegtool.errors import GrammarError
+from pegtool.grammar.facts import nullable, nullable_rules
 from pegtool.grammar.ir import (
     Atomic,
     Capture,
     CharClass,
     Choice,
-    End,
-    Epsilon,
     Grammar,
     Json,
     JsonSchema,
@@ -30,9 +29,7 @@ from pegtool.grammar.ir import (
     Repeat,
     SchemaText,
     Seq,
-    Start,
     Trigger,
-    Until,
     walk,
 )
 
@@ -50,39 +47,7 @@ def check_grammar(grammar: Grammar) -> None:
         for sub in walk(node):
             if isinstance(sub, Ref) and sub.name not in grammar:
                 raise GrammarError(f"rule {name!r} refers to undefined rule {sub.name!r}")
-    _check_left_recursion(grammar, nullable_rules(grammar))
-
-
-def nullable_rules(grammar: Grammar) -> frozenset[str]:
-    """Names of the rules that can succeed without consuming input (least fixpoint)."""
-    found: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for name, node in grammar.rules:
-            if name not in found and nullable(node, found):
-                found.add(name)
-                changed = True
-    return frozenset(found)
-
-
-def nullable(node: Node, null_rules: set[str] | frozenset[str]) -> bool:
-    """Whether ``node`` can succeed without consuming input."""
-    if isinstance(node, (Epsilon, Start, End, Peek, Not, Until)):
-        return True
-    if isinstance(node, Literal):
-        return not node.text
-    if isinstance(node, Seq):
-        return all(nullable(i, null_rules) for i in node.items)
-    if isinstance(node, Choice):
-        return any(nullable(a, null_rules) for a in node.alts)
-    if isinstance(node, Repeat):
-        return node.min == 0 or nullable(node.item, null_rules)
-    if isinstance(node, Ref):
-        return node.name in null_rules
-    if isinstance(node, _WRAPPERS):
-        return nullable(node.item, null_rules)
-    return False  # AnyChar, CharClass, Json, JsonSchema, SchemaText
+    _check_left_recursion(grammar, nullable_rules(grammar.rules))
 
 
 def left_refs(node: Node, null_rules: frozenset[str]) -> Iterator[str]:

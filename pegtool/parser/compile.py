@@ -69,7 +69,7 @@ class Facts:
         self.grammar = grammar
         self.index = {name: i for i, (name, _) in enumerate(grammar.rules)}
         self.nrules = len(grammar.rules)
-        null = nullable_rules(grammar)
+        null = nullable_rules(grammar.rules)
         self.regular = regular_rules(grammar)
         self.first = FirstSets(grammar, null)
         self.regex = RegexGen(grammar.rule_map)
@@ -115,6 +115,14 @@ class Program:
         self.open_atomic = open_atomic
         self._bodies: list[Matcher | None] = [None] * facts.nrules
         self._refs: dict[str, Matcher] = {}
+        self._twin: Program | None = None
+
+    def _partial_twin(self) -> Program:
+        """The partial-mode program of the same grammar (full mode asks it whether a regex
+        failure near the end of the text is final)."""
+        if self._twin is None:
+            self._twin = Program(self.facts, partial=True, fast=self.fast)
+        return self._twin
 
     def rule(self, name: str) -> Matcher:
         return self._ref(name)
@@ -141,7 +149,8 @@ class Program:
             return None
         bounds = self.facts.bounds
         if not self.partial:
-            return full_regex(match, bounds.extent(node), bounds.lookahead(node))
+            probe = Lazy(lambda: self._partial_twin().compile(node))
+            return full_regex(match, bounds.extent(node), bounds.lookahead(node), probe)
         slow = Lazy(lambda: self.structural(node))
         return partial_regex(match, bounds.extent(node), bounds.lookahead(node), slow)
 

@@ -96,14 +96,15 @@ class Lazy:
         return self._fn
 
 
-def full_regex(match: Callable[..., re.Match[str] | None], ext: int, la: int) -> Matcher:
-    """A regex in full mode; one that may have looked at the end of the text from before it is
-    recorded in ``ctx.ends`` (opaque: its outcome may change once text is appended)."""
+def full_regex(match: Callable[..., re.Match[str] | None], ext: int, la: int, probe: Lazy) -> Matcher:
+    """A regex in full mode. One that may have looked at the end of the text from before it is
+    recorded in ``ctx.ends`` (its outcome may change once text is appended) unless it failed and
+    the partial-mode ``probe`` says the failure is final."""
 
     def m(c: Ctx, pos: int) -> int:
         mo = match(c.text, pos)
         if mo is None:
-            if pos + ext > c.n > pos:
+            if pos + ext > c.n > pos and not _final_failure(probe, c, pos):
                 c.ends.append((None, pos))
             return FAIL
         e = mo.end()
@@ -112,6 +113,15 @@ def full_regex(match: Callable[..., re.Match[str] | None], ext: int, la: int) ->
         return e
 
     return m
+
+
+def _final_failure(probe: Lazy, c: Ctx, pos: int) -> bool:
+    """Whether the partial-mode matcher fails at ``pos`` (a partial-mode FAIL never changes)."""
+    saved = (c.hit, c.leaf, c.tentative, len(c.caps))
+    r = probe.get()(c, pos)
+    c.hit, c.leaf, c.tentative = saved[:3]
+    del c.caps[saved[3]:]
+    return r == FAIL
 
 
 def partial_regex(match: Callable[..., re.Match[str] | None], ext: int, la: int, slow: Lazy) -> Matcher:

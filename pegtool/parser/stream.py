@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pegtool.messages import ChatMessage, Diagnostic, RetractionError, diff_messages
 from pegtool.parser.engine import ParseResult, Session, Status
+from pegtool.parser.frontier import regrown
 
 if TYPE_CHECKING:
     from pegtool.parser.chat import ChatParser
@@ -34,6 +35,7 @@ class ChatStream:
         self._sent = ChatMessage()
         self._upto = 0  # end of the text the sent snapshot accounts for
         self._last: ParseResult | None = None
+        self._full: ParseResult | None = None  # the latest agreement parse (full mode)
         self._broken = False  # the output left the grammar: later text streams as content
         self._final: ChatMessage | None = None
         self.held = 0  # snapshots held back because they would have retracted a delta
@@ -79,7 +81,10 @@ class ChatStream:
         """A tentative partial parse may lose to another way once the text ends: send only what
         it shares with the message the text would give if it ended here."""
         text = self.text
-        now = self._parser.engine.parse(text, diagnose=False)
+        now = regrown(self._full, text) if self._full is not None else None
+        if now is None:
+            now = self._parser.engine.parse(text, diagnose=False)
+        self._full = now
         if now.status is not Status.OK or now.end != len(text):
             return msg
         return common_part(msg, self._parser.conclude(text, now))
