@@ -204,9 +204,14 @@ def trigger(item: Node | str) -> Node:
     return Trigger(_as_node(item))
 
 
+#: Most white space one ``space()`` admits: enough for any rendered layout, and a constrained
+#: model cannot loop on white space for ever (small models do).
+MAX_SPACE = 40
+
+
 def space() -> Node:
-    """``[ \\t\\n\\r]*`` (JSON-style optional white space)."""
-    return star(chars(" \t\n\r"))
+    """``[ \\t\\n\\r]{0,40}``: optional white space between markers, bounded."""
+    return repeat(chars(" \t\n\r"), 0, MAX_SPACE)
 
 
 class GrammarBuilder:

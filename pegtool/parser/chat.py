@@ -22,7 +22,7 @@ from pegtool.errors import ParseError, caret_context, line_col
 from pegtool.grammar.ir import Capture, Grammar, Tag, Until, walk
 from pegtool.messages import ChatMessage, Diagnostic
 from pegtool.parser.engine import CaptureNode, Parser, ParseResult, Status
-from pegtool.parser.mapper import complete_only, snapshot
+from pegtool.parser.mapper import MapCache, complete_only, snapshot
 from pegtool.parser.stream import ChatStream
 
 _TEXT_TAGS = (Tag.CONTENT, Tag.REASONING)
@@ -81,20 +81,26 @@ class ChatParser:
     def engine(self) -> Parser:
         return self._engine
 
-    def _message(self, text: str, captures: list[CaptureNode]) -> ChatMessage:
-        return snapshot(text, captures, id_salt=self.id_salt)[0]
+    def _message(self, text: str, captures: list[CaptureNode], cache: MapCache | None = None) -> ChatMessage:
+        return snapshot(text, captures, id_salt=self.id_salt, cache=cache)[0]
 
     def parse(self, text: str, strict: bool = False) -> ChatMessage:
         """The message for a complete output. Lenient unless ``strict``."""
         return self.conclude(text, self._engine.parse(text), strict=strict)
 
     def conclude(
-        self, text: str, result: ParseResult, *, strict: bool = False, partial: ParseResult | None = None
+        self,
+        text: str,
+        result: ParseResult,
+        *,
+        strict: bool = False,
+        partial: ParseResult | None = None,
+        cache: MapCache | None = None,
     ) -> ChatMessage:
         """The final message from a full-mode ``result`` (``partial``: a partial-mode, open-atomic
-        result for the same text, computed when needed)."""
+        result for the same text, computed when needed; ``cache``: see :class:`MapCache`)."""
         if result.status is Status.OK and result.end == len(text):
-            return self._message(text, result.captures)
+            return self._message(text, result.captures, cache)
         if strict:
             raise ParseError(text, result.farthest, result.expected)
         if partial is None:
@@ -130,12 +136,17 @@ class ChatParser:
             return self._recover(text, result)
         return self._message(text, result.captures)
 
-    def stream(self) -> ChatStream:
-        return ChatStream(self)
+    def stream(self, *, fast: bool = True) -> ChatStream:
+        """A streaming parse (``fast=False``: re-parse and re-map everything on every chunk, the
+        reference the incremental path is tested against)."""
+        return ChatStream(self, fast=fast)
 
-    def stream_snapshot(self, text: str, result: ParseResult) -> tuple[ChatMessage, int]:
+    def stream_snapshot(
+        self, text: str, result: ParseResult, cache: MapCache | None = None
+    ) -> tuple[ChatMessage, int]:
         """A streaming snapshot of a partial result: (message, end of the text it accounts for)."""
-        return snapshot(text, result.captures, id_salt=self.id_salt, hold=self.markers, ids=self.call_ids)
+        return snapshot(text, result.captures, id_salt=self.id_salt, hold=self.markers, ids=self.call_ids,
+                        cache=cache)
 
 
 __all__ = ["ChatParser", "ChatStream", "grammar_markers"]

@@ -120,9 +120,10 @@ class Parser:
         result = self.parse(text)
         return result.status is Status.OK and result.end == len(text)
 
-    def session(self, *, rule: str | None = None, open_atomic: bool = False) -> Session:
-        """An appendable parse whose memo table is reused across :meth:`Session.extend` calls."""
-        return Session(self, rule, open_atomic=open_atomic)
+    def session(self, *, rule: str | None = None, open_atomic: bool = False, grow: bool = True) -> Session:
+        """An appendable parse whose memo table is reused across :meth:`Session.extend` calls
+        (``grow=False``: always re-parse, never just grow the frontier)."""
+        return Session(self, rule, open_atomic=open_atomic, grow=grow)
 
     def _parse(
         self,
@@ -193,8 +194,11 @@ class Session:
     """Parse text that grows by appending; memo entries that never examined the old end of the
     text are kept between calls, so re-parsing costs little more than the new text."""
 
-    def __init__(self, parser: Parser, rule: str | None = None, *, open_atomic: bool = False) -> None:
+    def __init__(
+        self, parser: Parser, rule: str | None = None, *, open_atomic: bool = False, grow: bool = True
+    ) -> None:
         self.parser = parser
+        self.grow = grow and parser.fast
         self.rule = rule
         self.open_atomic = open_atomic
         self._chunks: list[str] = []
@@ -222,7 +226,7 @@ class Session:
         grow; see :mod:`pegtool.parser.frontier`)."""
         self._chunks.append(more)
         last = self._last
-        if last is not None and last.frontier is not None and self.parser.fast:
+        if last is not None and last.frontier is not None and self.grow:
             text = self.text
             end = last.frontier.grow(text)
             if end != NO:

@@ -52,6 +52,26 @@ class _Acc:
     hold: tuple[str, ...] | None = None
     upto: int = 0  # end of the text this snapshot accounts for
     ids: bool = False  # streaming: calls carry their own id, show a partial call once it is read
+    cache: MapCache | None = None
+
+
+class MapCache:
+    """What successive snapshots of one growing text can reuse: the mapping of each complete
+    tool call (capture nodes are shared between the results of one session) and, per open text
+    span, how far it was known to be free of markup."""
+
+    def __init__(self) -> None:
+        self.calls: dict[tuple[int, int], tuple[CaptureNode, ToolCall | None]] = {}
+        self.cuts: dict[tuple[Tag, int], tuple[int, int]] = {}  # (cut, at end)
+
+    def call(self, text: str, node: CaptureNode, index: int, salt: str) -> ToolCall | None:
+        key = (id(node), index)
+        hit = self.calls.get(key)
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        call = _call(text, node, index, salt)
+        self.calls[key] = (node, call)
+        return call
 
 
 def hazard_cut(text: str, start: int, end: int, markers: tuple[str, ...]) -> int:
@@ -181,9 +201,27 @@ def _call(text: str, node: CaptureNode, index: int, salt: str) -> ToolCall | Non
 def _span(text: str, node: CaptureNode, acc: _Acc) -> str:
     end = node.end
     if acc.hold is not None and node.partial:
-        end = hazard_cut(text, node.start, end, acc.hold)
+        end = _cut(text, node, acc.hold, acc.cache)
     acc.upto = max(acc.upto, end)
     return text[node.start : end]
+
+
+def _cut(text: str, node: CaptureNode, hold: tuple[str, ...], cache: MapCache | None) -> int:
+    """:func:`hazard_cut` of an open span; with a cache, scanning from where the last cut of the
+    same span was (a position free of markup stays free when text is appended)."""
+    if cache is None:
+        return hazard_cut(text, node.start, node.end, hold)
+    key = (node.tag, node.start)
+    cut, end = cache.cuts.get(key, (node.start, node.start))
+    cut = hazard_cut(text, cut if end <= node.end else node.start, node.end, hold)
+    cache.cuts[key] = (cut, node.end)
+    return cut
+
+
+def _mapped_call(text: str, node: CaptureNode, acc: _Acc, salt: str) -> ToolCall | None:
+    if acc.cache is None or node.partial:
+        return _call(text, node, len(acc.calls), salt)
+    return acc.cache.call(text, node, len(acc.calls), salt)
 
 
 def _walk(text: str, nodes: Iterable[CaptureNode], acc: _Acc, salt: str) -> None:
@@ -193,7 +231,7 @@ def _walk(text: str, nodes: Iterable[CaptureNode], acc: _Acc, salt: str) -> None
         elif node.tag is Tag.REASONING:
             acc.reasoning.append(_span(text, node, acc))
         elif node.tag is Tag.TOOL_CALL:
-            call = _call(text, node, len(acc.calls), salt) if _shown(node, acc) else None
+            call = _mapped_call(text, node, acc, salt) if _shown(node, acc) else None
             if call is not None:
                 acc.calls.append(call)
                 acc.upto = max(acc.upto, node.end)
@@ -216,10 +254,12 @@ def snapshot(
     id_salt: str = "",
     hold: tuple[str, ...] | None = None,
     ids: bool = False,
+    cache: MapCache | None = None,
 ) -> tuple[ChatMessage, int]:
     """(message, end of the text it accounts for) — see :func:`captures_to_message`. ``ids``
-    (streaming): the grammar's calls may carry an id, so a partial call waits for it."""
-    acc = _Acc(hold=hold, ids=ids)
+    (streaming): the grammar's calls may carry an id, so a partial call waits for it. ``cache``:
+    reuse work between snapshots of one growing text (see :class:`MapCache`)."""
+    acc = _Acc(hold=hold, ids=ids, cache=cache)
     _walk(text, captures, acc, id_salt)
     return ChatMessage("".join(acc.content), "".join(acc.reasoning), tuple(acc.calls)), acc.upto
 

@@ -98,30 +98,31 @@ class Lazy:
 
 def full_regex(match: Callable[..., re.Match[str] | None], ext: int, la: int, probe: Lazy) -> Matcher:
     """A regex in full mode. One that may have looked at the end of the text from before it is
-    recorded in ``ctx.ends`` (its outcome may change once text is appended) unless it failed and
-    the partial-mode ``probe`` says the failure is final."""
+    recorded in ``ctx.ends`` (its outcome may change once text is appended) unless the
+    partial-mode ``probe`` says its outcome is final (a match that ends at the end of the text is
+    always recorded: what follows it would see the appended text)."""
 
     def m(c: Ctx, pos: int) -> int:
         mo = match(c.text, pos)
         if mo is None:
-            if pos + ext > c.n > pos and not _final_failure(probe, c, pos):
+            if pos + ext > c.n > pos and _probe(probe, c, pos) != FAIL:
                 c.ends.append((None, pos))
             return FAIL
         e = mo.end()
-        if (e + la > c.n or e == c.n) and pos < c.n:
-            c.ends.append((None, pos))
+        if pos < c.n and (e == c.n or e + la > c.n and _probe(probe, c, pos) < 0):
+            c.ends.append((None, pos))  # reached the end, or may have looked past its match
         return e
 
     return m
 
 
-def _final_failure(probe: Lazy, c: Ctx, pos: int) -> bool:
-    """Whether the partial-mode matcher fails at ``pos`` (a partial-mode FAIL never changes)."""
+def _probe(probe: Lazy, c: Ctx, pos: int) -> int:
+    """The partial-mode outcome at ``pos`` (OK and FAIL there never change with more text)."""
     saved = (c.hit, c.leaf, c.tentative, len(c.caps))
-    r = probe.get()(c, pos)
+    r: int = probe.get()(c, pos)
     c.hit, c.leaf, c.tentative = saved[:3]
     del c.caps[saved[3]:]
-    return r == FAIL
+    return r
 
 
 def partial_regex(match: Callable[..., re.Match[str] | None], ext: int, la: int, slow: Lazy) -> Matcher:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pegtool.messages import ChatMessage, Diagnostic, RetractionError, diff_messages
 from pegtool.parser.engine import ParseResult, Session, Status
 from pegtool.parser.frontier import regrown
+from pegtool.parser.mapper import MapCache
 
 if TYPE_CHECKING:
     from pegtool.parser.chat import ChatParser
@@ -29,13 +30,16 @@ if TYPE_CHECKING:
 class ChatStream:
     """Feed chunks, get OpenAI deltas. Concatenated deltas always equal the final message."""
 
-    def __init__(self, parser: ChatParser) -> None:
+    def __init__(self, parser: ChatParser, *, fast: bool = True) -> None:
         self._parser = parser
-        self._session: Session = parser.engine.session(open_atomic=True)
+        self._fast = fast
+        self._session: Session = parser.engine.session(open_atomic=True, grow=fast)
         self._sent = ChatMessage()
         self._upto = 0  # end of the text the sent snapshot accounts for
         self._last: ParseResult | None = None
         self._full: ParseResult | None = None  # the latest agreement parse (full mode)
+        self._snap_cache = MapCache() if fast else None
+        self._final_cache = MapCache() if fast else None
         self._broken = False  # the output left the grammar: later text streams as content
         self._final: ChatMessage | None = None
         self.held = 0  # snapshots held back because they would have retracted a delta
@@ -72,7 +76,7 @@ class ChatStream:
         self._last = result
         if result.status is Status.FAIL:
             return self._break(result)
-        msg, upto = self._parser.stream_snapshot(self.text, result)
+        msg, upto = self._parser.stream_snapshot(self.text, result, self._snap_cache)
         if result.tentative:
             msg = self._agreement(msg)
         return self._send(msg, upto)
@@ -81,13 +85,13 @@ class ChatStream:
         """A tentative partial parse may lose to another way once the text ends: send only what
         it shares with the message the text would give if it ended here."""
         text = self.text
-        now = regrown(self._full, text) if self._full is not None else None
+        now = regrown(self._full, text) if self._full is not None and self._fast else None
         if now is None:
             now = self._parser.engine.parse(text, diagnose=False)
         self._full = now
         if now.status is not Status.OK or now.end != len(text):
             return msg
-        return common_part(msg, self._parser.conclude(text, now))
+        return common_part(msg, self._parser.conclude(text, now, cache=self._final_cache))
 
     def _send(self, msg: ChatMessage, upto: int) -> list[dict[str, Any]]:
         try:
