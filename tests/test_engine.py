@@ -455,7 +455,7 @@ def test_full_parse_carried_over_equals_fresh_parse(
     full parse of that text."""
     fast, _ = _parsers(root, r1, r2)
     cut = data.draw(st.integers(0, len(text)))
-    early = fast.parse(text[:cut], diagnose=False)
+    early = fast.parse(text[:cut], diagnose=False, track_end=True)
     later = regrown(early, text)
     if later is not None:
         assert _key(later) == _key(fast.parse(text, diagnose=False))

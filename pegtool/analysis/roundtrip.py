@@ -166,6 +166,11 @@ def _compare(spec: dict[str, Any], msg: Any) -> str:
     return ""
 
 
+def _called_tools(spec: dict[str, Any], tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    names = {name for name, _ in spec.get("calls", [])}
+    return [t for t in tools if t.get("function", t).get("name") in names]
+
+
 def check_scenario(renderer: Renderer, a: Analysis, name: str, tools: list[dict[str, Any]]) -> Outcome:
     from pegtool.grammar.chat import build_chat_grammar
     from pegtool.parser.chat import ChatParser
@@ -178,7 +183,15 @@ def check_scenario(renderer: Renderer, a: Analysis, name: str, tools: list[dict[
     try:
         gp, text = model_text(renderer, a, _message(a, spec), tools, user)
     except PegtoolError as exc:
-        return Outcome(name, "skip", f"render failed: {exc}"[:200])
+        # a template may break on one tool of the set (Hermes' type macro recurses on
+        # ["integer", "null"]): retry with only the tools this scenario calls
+        tools = _called_tools(spec, tools)
+        if not tools:
+            return Outcome(name, "skip", f"render failed: {getattr(exc, 'detail', exc)}"[:200])
+        try:
+            gp, text = model_text(renderer, a, _message(a, spec), tools, user)
+        except PegtoolError:
+            return Outcome(name, "skip", f"render failed: {getattr(exc, 'detail', exc)}"[:200])
     if name != "content" and "reasoning" not in spec and not spec.get("calls"):
         return Outcome(name, "skip", "nothing to check")
     lost = _not_rendered(spec, text) or _ambiguous(a, spec, gp, text)

@@ -115,14 +115,6 @@ class Program:
         self.open_atomic = open_atomic
         self._bodies: list[Matcher | None] = [None] * facts.nrules
         self._refs: dict[str, Matcher] = {}
-        self._twin: Program | None = None
-
-    def _partial_twin(self) -> Program:
-        """The partial-mode program of the same grammar (full mode asks it whether a regex
-        failure near the end of the text is final)."""
-        if self._twin is None:
-            self._twin = Program(self.facts, partial=True, fast=self.fast)
-        return self._twin
 
     def rule(self, name: str) -> Matcher:
         return self._ref(name)
@@ -149,8 +141,8 @@ class Program:
             return None
         bounds = self.facts.bounds
         if not self.partial:
-            probe = Lazy(lambda: self._partial_twin().compile(node))
-            return full_regex(match, bounds.extent(node), bounds.lookahead(node), probe)
+            exact = Lazy(lambda: self.structural(node))
+            return full_regex(match, bounds.extent(node), bounds.lookahead(node), exact)
         slow = Lazy(lambda: self.structural(node))
         return partial_regex(match, bounds.extent(node), bounds.lookahead(node), slow)
 
@@ -196,7 +188,7 @@ class Program:
         def m(c: Ctx, pos: int) -> int:
             text = c.text
             if text.startswith(s, pos):
-                if not partial and pos + size == c.n:
+                if pos + size == c.n and c.ends is not None:
                     c.ends.append((None, pos))  # the end reached by a non-run: not movable
                 return pos + size
             if c.n - pos < size and s.startswith(text[pos:]):
@@ -204,7 +196,7 @@ class Program:
                     c.hit = True
                     c.leaf = None
                     return -2 - c.n
-                if pos < c.n:
+                if pos < c.n and c.ends is not None:
                     c.ends.append((None, pos))
             if record:
                 c.fail(pos, desc)
@@ -224,7 +216,7 @@ class Program:
         def m(c: Ctx, pos: int) -> int:
             if pos < c.n:
                 if test is None or test(c.text[pos]):
-                    if not partial and pos + 1 == c.n:
+                    if pos + 1 == c.n and c.ends is not None:
                         c.ends.append((None, pos))
                     return pos + 1
             elif partial:

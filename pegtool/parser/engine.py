@@ -105,14 +105,20 @@ class Parser:
         pos: int = 0,
         open_atomic: bool = False,
         diagnose: bool = True,
+        track_end: bool = False,
     ) -> ParseResult:
         """Parse ``text`` from ``pos`` with ``rule`` (default: the root); need not consume all.
 
         ``open_atomic`` (partial mode only): a half-matched :class:`~pegtool.grammar.ir.Atomic`
         group keeps its captures (marked partial) instead of producing none — what a streaming
-        consumer needs to show a tool call while its arguments are still arriving."""
+        consumer needs to show a tool call while its arguments are still arriving.
+
+        ``track_end`` (full mode, fast engine): record how the parse looked at the end of the text
+        (``result.ending``), so :func:`pegtool.parser.frontier.regrown` can carry the result over
+        to a longer text without parsing."""
         return self._parse(
-            text, {}, partial=partial, rule=rule, pos=pos, open_atomic=open_atomic, diagnose=diagnose
+            text, {}, partial=partial, rule=rule, pos=pos, open_atomic=open_atomic, diagnose=diagnose,
+            track_end=track_end,
         )[0]
 
     def match(self, text: str) -> bool:
@@ -135,17 +141,21 @@ class Parser:
         pos: int,
         open_atomic: bool = False,
         diagnose: bool = True,
+        track_end: bool = False,
     ) -> tuple[ParseResult, Ctx]:
         name = rule or self.grammar.root
         if name not in self.grammar:
             raise KeyError(f"no rule named {name!r}")
         prog = self.program(partial=partial, fast=self.fast, open_atomic=open_atomic)
         ctx = Ctx(text, memo)
+        track = track_end and not partial and self.fast and pos < len(text)
+        if track:
+            ctx.ends = []
         result = _result(run(lambda: prog.rule(name), ctx, pos), ctx, exact=not self.fast)
         result.tentative = ctx.tentative and result.status is Status.NEED_MORE
         if result.status is Status.NEED_MORE and ctx.leaf is not None:
             result.frontier = Frontier(ctx.leaf[0], ctx.leaf[1], len(text))
-        if not partial and self.fast and pos < len(text) and not (diagnose and _needs_diagnosis(result, len(text))):
+        if track and ctx.ends is not None and not (diagnose and _needs_diagnosis(result, len(text))):
             result.ending = Ending(tuple(ctx.ends), len(text))
         if diagnose and self.fast and _needs_diagnosis(result, len(text)):
             exact = Ctx(text, {})

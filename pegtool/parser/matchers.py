@@ -68,7 +68,7 @@ class Ctx:
         self.leaf: tuple[Run, int] | None = None
         #: full mode: the runs that reached the end of the text from before it, ``(run, start)``,
         #: and ``(None, pos)`` for anything else that looked at the end from ``pos`` before it
-        self.ends: list[tuple[Run | None, int]] = []
+        self.ends: list[tuple[Run | None, int]] | None = None
 
     def fail(self, pos: int, desc: str) -> None:
         if pos > self.far:
@@ -96,33 +96,20 @@ class Lazy:
         return self._fn
 
 
-def full_regex(match: Callable[..., re.Match[str] | None], ext: int, la: int, probe: Lazy) -> Matcher:
-    """A regex in full mode. One that may have looked at the end of the text from before it is
-    recorded in ``ctx.ends`` (its outcome may change once text is appended) unless the
-    partial-mode ``probe`` says its outcome is final (a match that ends at the end of the text is
-    always recorded: what follows it would see the appended text)."""
+def full_regex(match: Callable[..., re.Match[str] | None], ext: int, la: int, exact: Lazy) -> Matcher:
+    """A regex in full mode. When the parse tracks the end of the text (``ctx.ends``) and the
+    regex may have looked at it, the interpreter (``exact``, same outcome) redoes the match to
+    record precisely what looked at the end."""
 
     def m(c: Ctx, pos: int) -> int:
         mo = match(c.text, pos)
-        if mo is None:
-            if pos + ext > c.n > pos and _probe(probe, c, pos) != FAIL:
-                c.ends.append((None, pos))
-            return FAIL
-        e = mo.end()
-        if pos < c.n and (e == c.n or e + la > c.n and _probe(probe, c, pos) < 0):
-            c.ends.append((None, pos))  # reached the end, or may have looked past its match
-        return e
+        if c.ends is not None and pos < c.n:
+            e = FAIL if mo is None else mo.end()
+            if (pos + ext > c.n) if e == FAIL else (e + la > c.n or e == c.n):
+                exact.get()(c, pos)
+        return FAIL if mo is None else mo.end()
 
     return m
-
-
-def _probe(probe: Lazy, c: Ctx, pos: int) -> int:
-    """The partial-mode outcome at ``pos`` (OK and FAIL there never change with more text)."""
-    saved = (c.hit, c.leaf, c.tentative, len(c.caps))
-    r: int = probe.get()(c, pos)
-    c.hit, c.leaf, c.tentative = saved[:3]
-    del c.caps[saved[3]:]
-    return r
 
 
 def partial_regex(match: Callable[..., re.Match[str] | None], ext: int, la: int, slow: Lazy) -> Matcher:
@@ -207,7 +194,7 @@ def repeat_chars(
                 c.hit = True
                 c.leaf = (run, pos)
                 return -2 - e
-            if pos < n:
+            if pos < n and c.ends is not None:
                 c.ends.append((run if e - pos >= lo else None, pos))
         if record:
             c.fail(e, desc)
@@ -265,7 +252,7 @@ def repeat_loop(
                     if ran >= 0 and run is not None:
                         c.leaf = (run, ran)  # the item at the end saw only the end
                 return r
-        if ran >= 0 and ran < pos == c.n:
+        if ran >= 0 and ran < pos == c.n and c.ends is not None:
             c.ends.append((run if count >= lo else None, ran))
         return pos if count >= lo else FAIL
 
@@ -354,7 +341,7 @@ def until_matcher(delimiters: tuple[str, ...], partial: bool) -> Matcher:
         elif not partial or n - i >= longest:
             return i
         if not partial:
-            if pos < n:
+            if pos < n and c.ends is not None:
                 c.ends.append((run, pos))
             return n
         c.hit = True

@@ -87,7 +87,7 @@ class ChatStream:
         text = self.text
         now = regrown(self._full, text) if self._full is not None and self._fast else None
         if now is None:
-            now = self._parser.engine.parse(text, diagnose=False)
+            now = self._parser.engine.parse(text, diagnose=False, track_end=self._fast)
         self._full = now
         if now.status is not Status.OK or now.end != len(text):
             return msg
