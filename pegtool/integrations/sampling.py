@@ -212,7 +212,7 @@ class ConstrainedSampler:
         return int(chosen.id)
 
     def _allowed(self, token: int) -> bool:
-        self._one[0].id, self._one[0].logit, self._one[0].p = token, 1.0, 0.0
+        self._one[0].id, self._one[0].logit, self._one[0].p = token, 1.0, 0.0  # type: ignore[assignment]
         self._one_arr.size, self._one_arr.selected, self._one_arr.sorted = 1, -1, False
         self._ll.llama_sampler_apply(self.grammar, ctypes.byref(self._one_arr))
         return bool(self._one[0].logit != -math.inf)
