@@ -285,7 +285,8 @@ class Program:
         inner = deref(item, self.facts.grammar)
         if isinstance(inner, Choice) and isinstance(inner.alts[0], CharClass):
             skip = re.compile(class_re(inner.alts[0]) + "*").match
-        loop = repeat_loop(self.compile(item), node.min, node.max, skip)
+        resumable = is_regular(item, self.facts.regular)
+        loop = repeat_loop(self.compile(item), node.min, node.max, skip, resumable)
         if self.fast and self.partial and node.min <= 1 and node.max is None:
             return self._resumable(item, loop) or loop
         return loop

@@ -32,7 +32,7 @@ from pegtool.errors import ParseError
 from pegtool.grammar.ir import Grammar
 from pegtool.parser.check import check_grammar
 from pegtool.parser.compile import Facts, Program
-from pegtool.parser.frontier import NO, Ending, Frontier, grown
+from pegtool.parser.frontier import Ending, Frontier, grown
 from pegtool.parser.lowering import Lowering, lower_grammar
 from pegtool.parser.matchers import FAIL, CaptureNode, Ctx, Matcher
 
@@ -237,11 +237,10 @@ class Session:
         self._chunks.append(more)
         last = self._last
         if last is not None and last.frontier is not None and self.grow:
-            text = self.text
-            end = last.frontier.grow(text)
-            if end != NO:
+            step = last.frontier.grow(self.text)
+            if step is not None:
                 self.grown += 1
-                self._last = grown(last, end, text)
+                self._last = grown(last, *step)
                 return self._last
         return self.result()
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pegtool.parser.engine import ParseResult
@@ -64,6 +64,10 @@ class UntilRun:
         """Full mode: the run reaches the new end unless a delimiter starts in the new text."""
         return NO if self.find(text, max(start, old_n - self.longest + 1)) >= 0 else len(text)
 
+    def advance(self, text: str, start: int, old_n: int) -> tuple[int, Run, int] | None:
+        end = self.grow(text, start, old_n)
+        return None if end == NO else (end, self, start)
+
 
 class CharRun:
     """The growth rule of ``[class]{lo,hi}``: every new character is in the class (and the upper
@@ -85,8 +89,45 @@ class CharRun:
 
     grow_full = grow
 
+    def advance(self, text: str, start: int, old_n: int) -> tuple[int, Run, int] | None:
+        end = self.grow(text, start, old_n)
+        return None if end == NO else (end, self, start)
 
-Run = UntilRun | CharRun
+
+class LoopRun:
+    """The growth rule of ``e*`` with a capture-free ``e``: resume the repetition at the start of
+    the iteration the text ended in (earlier iterations are final); it must end for want of text
+    again. ``anchor``: where the repetition started (it must lie before the old end)."""
+
+    __slots__ = ("loop", "count", "anchor", "make_ctx")
+
+    def __init__(self, loop: Callable[..., int], count: int, anchor: int, make_ctx: Callable[[str], Any]) -> None:
+        self.loop, self.count, self.anchor, self.make_ctx = loop, count, anchor, make_ctx
+
+    def advance(self, text: str, start: int, old_n: int) -> tuple[int, Run, int] | None:
+        ctx = self.make_ctx(text)
+        r = self.loop(ctx, start, self.count)
+        leaf = ctx.leaf
+        if r >= NO or leaf is None:
+            return None
+        run = leaf[0]
+        if isinstance(run, LoopRun) and run.loop is self.loop:  # still this repetition
+            run = LoopRun(self.loop, run.count, self.anchor, self.make_ctx)
+        return -2 - r, run, leaf[1]
+
+    def advance_full(self, text: str, start: int, old_n: int) -> tuple[Run, int] | None:
+        """Full mode: resumed at ``start``, the repetition must end at the new end of the text,
+        replayable the same way (nothing else looked at the end)."""
+        ctx = self.make_ctx(text)
+        if self.loop(ctx, start, self.count) != len(text) or len(ctx.ends) != 1:
+            return None
+        run, at = ctx.ends[0]
+        if not (isinstance(run, LoopRun) and run.loop is self.loop):
+            return None
+        return LoopRun(self.loop, run.count, self.anchor, self.make_ctx), at
+
+
+Run = UntilRun | CharRun | LoopRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +138,17 @@ class Frontier:
     start: int
     n: int
 
-    def grow(self, text: str) -> int:
-        """The new NEED_MORE position once ``text`` (which extends the parsed text) is parsed,
-        or :data:`NO` when the outcome may change otherwise (then re-parse)."""
-        if self.start >= self.n:
-            return NO  # an empty run: nodes above it may have looked at the end of the text
-        return self.run.grow(text, self.start, self.n)
+    def grow(self, text: str) -> tuple[int, Frontier] | None:
+        """(the new NEED_MORE position, the new frontier) once ``text`` (which extends the parsed
+        text) is parsed, or None when the outcome may change otherwise (then re-parse)."""
+        anchor = self.run.anchor if isinstance(self.run, LoopRun) else self.start
+        if anchor >= self.n:
+            return None  # an empty run: nodes above it may have looked at the end of the text
+        step = self.run.advance(text, self.start, self.n)
+        if step is None:
+            return None
+        end, run, start = step
+        return end, Frontier(run, start, len(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +160,22 @@ class Ending:
     runs: tuple[tuple[Run | None, int], ...]
     n: int
 
-    def grows(self, text: str) -> bool:
-        """Whether the full parse of ``text`` (extending the parsed text) is the same parse with
-        every run that reached the old end reaching the new one."""
+    def advance(self, text: str) -> Ending | None:
+        """The Ending of the full parse of ``text`` (extending the parsed text) when it is the same
+        parse with every run that reached the old end reaching the new one; else None."""
         n = len(text)
-        return all(run is not None and run.grow_full(text, start, self.n) == n for run, start in self.runs)
+        runs: list[tuple[Run | None, int]] = []
+        for run, start in self.runs:
+            if isinstance(run, LoopRun):
+                step = run.advance_full(text, start, self.n)
+                if step is None:
+                    return None
+                runs.append(step)
+            elif run is None or run.grow_full(text, start, self.n) != n:
+                return None
+            else:
+                runs.append((run, start))
+        return Ending(tuple(runs), n)
 
 
 def _move(nodes: list[CaptureNode], old: int, new: int) -> list[CaptureNode]:
@@ -138,14 +195,13 @@ def _move(nodes: list[CaptureNode], old: int, new: int) -> list[CaptureNode]:
 def regrown(result: ParseResult, text: str) -> ParseResult | None:
     """A full-mode ``result`` carried over to ``text`` (which extends the parsed text) without
     parsing, or None when a parse is needed (see :class:`Ending`)."""
-    ending = result.ending
-    if ending is None or not ending.grows(text):
+    ending = result.ending.advance(text) if result.ending is not None else None
+    if ending is None or result.ending is None:
         return None
-    old, new = ending.n, len(text)
+    old, new = result.ending.n, len(text)
     end = new if result.end == old else result.end
     far = new if result.farthest == old else result.farthest
-    return replace(result, end=end, farthest=far, captures=_move(result.captures, old, new),
-                   ending=Ending(ending.runs, new))
+    return replace(result, end=end, farthest=far, captures=_move(result.captures, old, new), ending=ending)
 
 
 def _shift(nodes: list[CaptureNode], end: int) -> list[CaptureNode]:
@@ -158,11 +214,9 @@ def _shift(nodes: list[CaptureNode], end: int) -> list[CaptureNode]:
     return out
 
 
-def grown(result: ParseResult, end: int, text: str) -> ParseResult:
-    """``result`` (a NEED_MORE parse with a frontier) after its run grew to ``end`` of ``text``."""
-    assert result.frontier is not None
-    front = Frontier(result.frontier.run, result.frontier.start, len(text))
+def grown(result: ParseResult, end: int, front: Frontier) -> ParseResult:
+    """``result`` (a NEED_MORE parse with a frontier) after its run grew to ``end``."""
     return type(result)(result.status, end, _shift(result.captures, end), end, (), result.tentative, front)
 
 
-__all__ = ["NO", "CharRun", "Ending", "Frontier", "UntilRun", "grown", "held_back", "regrown"]
+__all__ = ["NO", "CharRun", "Ending", "Frontier", "LoopRun", "UntilRun", "grown", "held_back", "regrown"]

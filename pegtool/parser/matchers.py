@@ -22,7 +22,7 @@ from typing import Any
 from pegtool.grammar.ir import AnyChar, CharClass, Tag
 from pegtool.parser.check import class_members
 from pegtool.parser.fastpath import class_re
-from pegtool.parser.frontier import CharRun, Run, UntilRun, held_back
+from pegtool.parser.frontier import CharRun, LoopRun, Run, UntilRun, held_back
 
 FAIL = -1
 
@@ -69,6 +69,18 @@ class Ctx:
         #: full mode: the runs that reached the end of the text from before it, ``(run, start)``,
         #: and ``(None, pos)`` for anything else that looked at the end from ``pos`` before it
         self.ends: list[tuple[Run | None, int]] | None = None
+
+    @classmethod
+    def fresh(cls, text: str) -> Ctx:
+        """A context for resuming a capture-free matcher on ``text`` (no memo kept)."""
+        return cls(text, {})
+
+    @classmethod
+    def fresh_full(cls, text: str) -> Ctx:
+        """:meth:`fresh`, tracking the end of the text (full mode)."""
+        ctx = cls(text, {})
+        ctx.ends = []
+        return ctx
 
     def fail(self, pos: int, desc: str) -> None:
         if pos > self.far:
@@ -215,15 +227,26 @@ def repeat_resume(match: Callable[..., re.Match[str] | None], loop: Any) -> Matc
 
 
 def repeat_loop(
-    f: Matcher, lo: int, hi: int | None, skip: Callable[..., re.Match[str] | None] | None
+    f: Matcher,
+    lo: int,
+    hi: int | None,
+    skip: Callable[..., re.Match[str] | None] | None,
+    resumable: bool = False,
 ) -> Matcher:
-    """``e{lo,hi}`` as a loop; ``skip`` jumps over a run of the first alternative's class."""
+    """``e{lo,hi}`` as a loop; ``skip`` jumps over a run of the first alternative's class.
+    ``resumable`` (``e`` capture-free, no upper bound): a NEED_MORE inside an iteration leaves a
+    :class:`~pegtool.parser.frontier.LoopRun` frontier (resume at that iteration)."""
     run = CharRun(skip, None) if skip is not None and hi is None else None
+    resume = resumable and hi is None
 
     def m(c: Ctx, pos: int, count: int = 0) -> int:
         caps = c.caps
+        anchor = pos
         ran = -1  # where a skipped run that reached the end of the text started
+        mark = (pos, count, 0)  # full mode: the last iteration that started before the end
         while hi is None or count < hi:
+            if c.ends is not None and pos < c.n:
+                mark = (pos, count, len(c.ends))
             if skip is not None:
                 e = skip(c.text, pos).end()  # type: ignore[union-attr]
                 if e > pos:
@@ -249,11 +272,19 @@ def repeat_loop(
             else:
                 if count >= lo:
                     c.tentative = True
-                    if ran >= 0 and run is not None:
+                    if c.leaf is not None:
+                        pass  # a run inside the item: the innermost frontier is the cheapest
+                    elif resume:
+                        c.leaf = (LoopRun(m, count, anchor, Ctx.fresh), pos)
+                    elif ran >= 0 and run is not None:
                         c.leaf = (run, ran)  # the item at the end saw only the end
                 return r
-        if ran >= 0 and ran < pos == c.n and c.ends is not None:
-            c.ends.append((run if count >= lo else None, ran))
+        if c.ends is not None and pos == c.n and mark[0] < pos:
+            if resume and count >= lo:  # replay from the last iteration instead of its details
+                del c.ends[mark[2] :]
+                c.ends.append((LoopRun(m, mark[1], anchor, Ctx.fresh_full), mark[0]))
+            elif ran >= 0:
+                c.ends.append((run if count >= lo else None, ran))
         return pos if count >= lo else FAIL
 
     return m

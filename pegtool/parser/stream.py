@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from pegtool.messages import ChatMessage, Diagnostic, RetractionError, diff_messages
+from pegtool.messages import ChatMessage, Diagnostic, RetractionError, ToolCall, diff_messages
 from pegtool.parser.engine import ParseResult, Session, Status
 from pegtool.parser.frontier import regrown
 from pegtool.parser.mapper import MapCache
@@ -164,7 +164,7 @@ def common_part(a: ChatMessage, b: ChatMessage) -> ChatMessage:
     for x, y in zip(a.tool_calls, b.tool_calls, strict=False):
         if (x.name, x.id) != (y.name, y.id):
             break
-        calls.append(replace(x, arguments=_common(x.arguments, y.arguments), incomplete=True))
+        calls.append(ToolCall(x.name, _common(x.arguments, y.arguments), x.id, True))
     return ChatMessage(_common(a.content, b.content), _common(a.reasoning_content, b.reasoning_content),
                        tuple(calls))
 
