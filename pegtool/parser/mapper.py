@@ -23,6 +23,7 @@ parse may still take another way once more text arrives:
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import re
@@ -86,12 +87,20 @@ def hazard_cut(text: str, start: int, end: int, markers: tuple[str, ...]) -> int
         i = text.find(m, start, end)
         if 0 <= i < cut:
             cut = i
-    lo = max(start, end - max((len(m) for m in markers), default=0) + 1)
-    for j in range(lo, cut):
+    longest, firsts = _marker_facts(markers)
+    for j in range(max(start, end - longest + 1), cut):
+        if text[j] not in firsts:
+            continue
         tail = text[j:end]
         if any(m.startswith(tail) for m in markers):
             return j
     return cut
+
+
+@functools.lru_cache(maxsize=64)
+def _marker_facts(markers: tuple[str, ...]) -> tuple[int, frozenset[str]]:
+    """(length of the longest marker, the markers' first characters)."""
+    return max((len(m) for m in markers), default=0), frozenset(m[0] for m in markers if m)
 
 
 def _child(node: CaptureNode, tag: Tag) -> CaptureNode | None:

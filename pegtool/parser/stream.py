@@ -5,6 +5,13 @@
 stop before any marker of the grammar, a partial call shows once its name is settled) and sends
 the difference to what was already sent (:func:`~pegtool.messages.diff_messages`).
 
+Cost per chunk follows the new text, not the response (:mod:`pegtool.parser.frontier`): a chunk
+that only prolongs the run the parse stopped in (reasoning / content / a string argument) grows
+the open captures without parsing; the agreement parse of a tentative result is carried over the
+same way; the mapper reuses complete calls and scans open spans from where it last stopped
+(:class:`~pegtool.parser.mapper.MapCache`). ``fast=False`` re-parses and re-maps everything on
+every chunk: the reference the incremental path is tested against (same deltas).
+
 Guarantees: the concatenated deltas always equal the message :meth:`ChatStream.finish` returns;
 argument fragments concatenate to the final ``arguments``; no delta is taken back. A snapshot
 that would retract something already sent is held back (nothing is sent for that chunk). If the
