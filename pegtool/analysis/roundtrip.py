@@ -135,10 +135,11 @@ def _not_rendered(spec: dict[str, Any], text: str) -> str:
 
 
 def _ambiguous(a: Analysis, spec: dict[str, Any], gp: str, text: str) -> str:
-    """Content next to calls after a prompt that opens reasoning, rendered without closing it: the
-    model's text would be reasoning (a call may start inside reasoning), the template says content."""
+    """Content after a prompt that opens reasoning, rendered without closing it: the model's text
+    would be reasoning (it never closed the block the prompt opened; a call may start inside it),
+    the template's rendering of history says content."""
     r = a.reasoning
-    if r.mode is not ReasoningMode.TAG_BASED or "reasoning" in spec or not spec.get("calls"):
+    if r.mode is not ReasoningMode.TAG_BASED or "reasoning" in spec:
         return ""
     if not spec.get("content") or (r.end and r.end in text):
         return ""

@@ -200,7 +200,10 @@ def _reasoning(a: Analysis, o: _Opts, trig: str) -> Node:
     else:
         body = closed
     if start and gp.endswith(start):
-        return opt(body)  # forced open by the prompt (no end marker at all: everything is content)
+        if o.tool_choice in ("auto", "none") and o.tool_calls_in_reasoning:
+            # forced open by the prompt and never closed (e.g. cut off while thinking): reasoning
+            body = body | capture(Tag.REASONING, star(any_char()))
+        return opt(body)
     if not start:
         return opt(body)
     bare_end = space() + mk(r.end) + space()  # an empty reasoning block written without its start
