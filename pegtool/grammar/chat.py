@@ -259,12 +259,8 @@ def _calls_region(b: GrammarBuilder, a: Analysis, fns: list[dict[str, Any]], o: 
     many = one + star(sep + one) if (o.parallel and t.parallel) else one
     start = t.section_start.lstrip() or t.call_start.lstrip()
     trig = first_literal(start) or _json_trigger(t)
-    body = mk(t.section_start.lstrip()) + (many if t.section_start.strip() else _strip_lead(t, many))
+    body = mk(t.section_start.lstrip()) + many
     return trig, body + mk(t.section_end) + space()
-
-
-def _strip_lead(t: Tools, many: Node) -> Node:
-    return many
 
 
 def _array_region(t: Tools, one: Node, o: _Opts) -> tuple[str, Node]:
