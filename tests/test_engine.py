@@ -127,6 +127,10 @@ CASES: dict[type, list[tuple[ir.Node, str, bool, tuple[Status, int]]]] = {
     ir.Trigger: [(trigger(lit("<x>")), "<x>", False, (OK, 3))],
     ir.JsonSchema: [(ir.JsonSchema('{"type":"integer"}'), "12", False, (OK, 2))],
     ir.SchemaText: [(ir.SchemaText('{"type":"string"}', ("</p>",)) + lit("</p>"), "a b</p>", False, (OK, 7))],
+    ir.Lenient: [  # the parser reads the loose side
+        (ir.Lenient(lit("ab"), star(chars("ab"))), "ba", False, (OK, 2)),
+        (ir.Lenient(lit("ab"), lit("ab") | lit("b")), "a", True, (MORE, 1)),
+    ],
 }
 
 

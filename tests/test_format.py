@@ -83,5 +83,20 @@ def test_thinking_forced_open_form(qwen: pegtool.ChatFormat) -> None:
 def test_strict_parse_raises_with_caret(qwen: pegtool.ChatFormat) -> None:
     prep = qwen.prepare(USER, TOOLS)
     with pytest.raises(pegtool.ParseError) as info:
-        prep.parser.parse('<tool_call>\n{"name": "python", "arguments": {"code": 1}}\n</tool_call>', strict=True)
+        prep.parser.parse('<tool_call>\n{"name": "python", "arguments": {"code": }}\n</tool_call>', strict=True)
     assert "^" in info.value.context()
+
+
+def test_arguments_breaking_the_schema_are_still_a_call(qwen: pegtool.ChatFormat) -> None:
+    """The grammar holds generation to the schema; reading keeps any JSON object as the call's
+    arguments (key order, wrong types), so a call never leaks into content."""
+    prep = qwen.prepare(USER, TOOLS)
+    text = '<tool_call>\n{"name": "get_weather", "arguments": {"unit": "kelvin", "location": "Oslo"}}\n</tool_call>'
+    msg = prep.parser.parse(text, strict=True)
+    assert msg.content == "" and msg.tool_calls[0].name == "get_weather"
+    assert json.loads(msg.tool_calls[0].arguments) == {"unit": "kelvin", "location": "Oslo"}
+    from pegtool.gbnf.recognizer import Recognizer
+
+    eager = qwen.prepare(USER, TOOLS, tool_choice="required")
+    assert not Recognizer(str(eager.grammar)).accepts_prefix(text)
+    assert Recognizer(str(eager.grammar)).accepts(text.replace('"unit": "kelvin", ', "") + "\n")

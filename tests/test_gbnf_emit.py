@@ -138,6 +138,7 @@ def test_every_node_type_is_handled() -> None:
         ir.Capture: ir.Capture(Tag.TEXT, ir.Literal("c")),
         ir.Atomic: ir.Atomic(ir.Literal("a")),
         ir.Trigger: ir.Trigger(ir.Literal("t")),
+        ir.Lenient: ir.Lenient(ir.Literal("g"), ir.Literal("r")),
     }
     assert set(samples) == set(ir.NODE_TYPES)
     for cls, node in samples.items():

@@ -19,6 +19,7 @@ from pegtool.grammar.builder import (
     end,
     json_schema,
     json_value,
+    lenient,
     lit,
     not_,
     opt,
@@ -57,6 +58,7 @@ SAMPLES: dict[type, tuple[ir.Node, str]] = {
     ir.Capture: (capture(Tag.CONTENT, lit("c")), "c"),
     ir.Atomic: (atomic(lit("a")), "a"),
     ir.Trigger: (seq(until("<t>"), trigger(lit("<t>") + json_value())), "hi <t>[1]"),
+    ir.Lenient: (lenient(lit("ab"), chars("ab") + opt(chars("ab"))), "ab"),
 }
 
 
@@ -76,6 +78,21 @@ def test_every_node_type_is_handled_by_both_back_ends(node_type: type, llama_jud
     gbnf = to_gbnf(grammar)
     assert check_gbnf(gbnf) == []
     assert llama_judge.accepts(gbnf, text), gbnf
+
+
+def test_lenient_generates_one_side_and_reads_the_other(llama_judge: Any) -> None:
+    node = lenient(lit("a") + lit("b"), star(chars("ab")))
+    grammar = _grammar(node)
+    gbnf = to_gbnf(grammar)
+    for text in ("ab", "ba", "bbb", ""):
+        assert Parser(grammar).match(text)
+        assert llama_judge.accepts(gbnf, text) is (text == "ab")
+    assert ir.one_side(grammar, "generate")["root"] == seq(lit("ab"))
+    assert ir.one_side(grammar, "read")["root"] == star(chars("ab"))
+    assert to_text(grammar).startswith('root <- lenient("ab", [a-b]*)')
+    assert lenient(lit("x"), lit("x")) == lit("x")
+    with pytest.raises(ValueError):
+        ir.one_side(grammar, "both")
 
 
 def test_builder_flattens_merges_and_dedupes() -> None:

@@ -76,6 +76,7 @@ from pegtool.grammar.ir import (
     Start,
     Trigger,
     Until,
+    one_side,
     walk,
 )
 
@@ -130,7 +131,9 @@ def to_gbnf(grammar: Grammar, *, lazy: bool = False, check: bool = True) -> Gbnf
 
 def lower_json(grammar: Grammar) -> tuple[Grammar, list[str]]:
     """``grammar`` with Json/JsonSchema/SchemaText lowered by ``pegtool.grammar.schema``, and the
-    schema warnings (unsupported keywords, with their JSON pointer)."""
+    schema warnings (unsupported keywords, with their JSON pointer). Every ``Lenient`` becomes its
+    generating side first: the GBNF holds the model to the strict form."""
+    grammar = one_side(grammar, "generate")
     json_nodes = (Json, JsonSchema, SchemaText)
     if not any(isinstance(n, json_nodes) for _, body in grammar.rules for n in walk(body)):
         return grammar, []

@@ -22,6 +22,7 @@ from pegtool.grammar.ir import (
     Grammar,
     Json,
     JsonSchema,
+    Lenient,
     Literal,
     Node,
     Not,
@@ -202,6 +203,12 @@ def atomic(item: Node | str) -> Node:
 def trigger(item: Node | str) -> Node:
     """``e`` marked as the lazy-grammar start point."""
     return Trigger(_as_node(item))
+
+
+def lenient(item: Node | str, loose: Node | str) -> Node:
+    """Generate ``item``, read ``loose`` (see :class:`~pegtool.grammar.ir.Lenient`)."""
+    a, b = _as_node(item), _as_node(loose)
+    return a if a == b else Lenient(a, b)
 
 
 #: Most white space one ``space()`` admits: enough for any rendered layout, and a constrained

@@ -43,9 +43,11 @@ from pegtool.grammar.builder import (
     end,
     json_schema,
     json_value,
+    lenient,
     lit,
     opt,
     plus,
+    repeat,
     schema_text,
     seq,
     space,
@@ -55,6 +57,7 @@ from pegtool.grammar.builder import (
 )
 from pegtool.grammar.ir import Grammar, Node, Tag
 from pegtool.grammar.pyliteral import python_for_schema
+from pegtool.grammar.schema_struct import property_order
 
 _WS = re.compile(r"\s+")
 _SLOTS = re.compile(r"(\{\{id\}\}|\{\{index\}\}|\{\{type\}\})")
@@ -101,15 +104,16 @@ def _offered(tools: Sequence[dict[str, Any]], tool_choice: Any) -> list[dict[str
 
 # --- markers -----------------------------------------------------------------------------------
 
-def mk(marker: str, name: str = "", arg: str = "") -> Node:
+def mk(marker: str, name: str = "", arg: str = "", ids: str = "plain") -> Node:
     """A marker as a node: white-space runs become optional white space, slots become captures
-    (``{{id}}``), digits (``{{index}}``), a type word (``{{type}}``) or the tool / argument name."""
+    (``{{id}}``, see :func:`call_id`), digits (``{{index}}``), a type word (``{{type}}``) or the
+    tool / argument name."""
     parts: list[Node] = []
     pieces = _SLOTS.split(marker.replace(NAME_SLOT, name).replace(ARG_SLOT, arg))
     for i, piece in enumerate(pieces):
         if piece == ID_SLOT:
             stop = _next_literal(pieces[i + 1:])
-            parts.append(capture(Tag.TOOL_ID, until(stop) if stop else plus(chars("\t\n\r \"<[", True))))
+            parts.append(call_id(ids, until(stop) if stop else plus(chars("\t\n\r \"<[", True))))
         elif piece == INDEX_SLOT:
             parts.append(plus(chars([("0", "9")])))
         elif piece == TYPE_SLOT:
@@ -117,6 +121,14 @@ def mk(marker: str, name: str = "", arg: str = "") -> Node:
         else:
             parts.extend(_ws_literal(piece))
     return seq(*parts)
+
+
+def call_id(ids: str, free: Node) -> Node:
+    """A call id. Templates that insist on 9 alphanumeric characters (``id_style`` "alnum9",
+    Mistral) get exactly that when generating; any id text is still read back."""
+    if ids == "alnum9":
+        return capture(Tag.TOOL_ID, lenient(repeat(chars([("a", "z"), ("A", "Z"), ("0", "9")]), 9, 9), free))
+    return capture(Tag.TOOL_ID, free)
 
 
 def _next_literal(pieces: Sequence[str]) -> str:
@@ -247,8 +259,9 @@ def _calls_region(b: GrammarBuilder, a: Analysis, fns: list[dict[str, Any]], o: 
     t = a.tools
     if t.format is ToolFormat.NONE:
         return None
-    head = mk(t.call_start.lstrip() if not t.section_start.strip() else t.call_start)
-    bodies = choice(*[_call(b, t, f) for f in _by_name_length(fns)])
+    ids = a.canary.id_style
+    head = mk(t.call_start.lstrip() if not t.section_start.strip() else t.call_start, ids=ids)
+    bodies = choice(*[_call(b, t, f, ids) for f in _by_name_length(fns)])
     one = b.intern("tool-call", atomic(capture(Tag.TOOL_CALL, head + bodies)))
     if t.json_call is not None and t.json_call.array_wrapped:
         return _array_region(t, one, o)
@@ -285,31 +298,38 @@ def _by_name_length(fns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(fns, key=lambda f: -len(f.get("name", "")))
 
 
-def _call(b: GrammarBuilder, t: Tools, fn: dict[str, Any]) -> Node:
+def _call(b: GrammarBuilder, t: Tools, fn: dict[str, Any], ids: str) -> Node:
     """One tool's call after the shared per-call start marker (factored out of the choice so the
     lazy trigger and the GBNF see one common prefix)."""
     name, params = fn.get("name", ""), fn.get("parameters") or {"type": "object"}
     if t.format is ToolFormat.JSON_NATIVE:
-        return _json_call(t, name, params) + mk(t.call_end)
+        return _json_call(t, name, params, ids) + mk(t.call_end, ids=ids)
     args = _tagged_args(b, t, params) if t.format is ToolFormat.TAG_WITH_TAGGED and t.tagged \
-        else capture(Tag.TOOL_ARGS, json_schema(params))
-    return capture(Tag.TOOL_NAME, lit(name)) + mk(t.name_suffix, name) + args + mk(t.call_end, name)
+        else _json_args(params)
+    return capture(Tag.TOOL_NAME, lit(name)) + mk(t.name_suffix, name, ids=ids) + args + mk(t.call_end, name, ids=ids)
 
 
-def _json_call(t: Tools, name: str, params: Any) -> Node:
+def _json_args(params: Any) -> Node:
+    """Arguments as one JSON object: generated under the tool's schema (its key order, required
+    keys, value types); read back as any JSON value, so a call the model wrote in another key
+    order, or with a wrong value, is still a tool call (the caller validates), never chat text."""
+    return capture(Tag.TOOL_ARGS, lenient(json_schema(params), json_value()))
+
+
+def _json_call(t: Tools, name: str, params: Any, ids: str) -> Node:
     jc = t.json_call
     assert jc is not None
-    args = capture(Tag.TOOL_ARGS, json_schema(params))
+    args = _json_args(params)
     quoted_name = lit('"') + capture(Tag.TOOL_NAME, lit(name)) + lit('"')
     if jc.name_is_key:
         return _obj([(quoted_name, args)])
-    inner_fields = [(_key(k), _json_field(k, jc.name_field, jc.args_field, jc.id_field, quoted_name, args))
+    inner_fields = [(_key(k), _json_field(k, jc.name_field, jc.args_field, jc.id_field, quoted_name, args, ids))
                     for k in jc.keys]
     inner = _obj(inner_fields)
     if not jc.function_field:
         return inner
     outer = [(_key(k), inner if k == jc.function_field else
-              _json_field(k, "", "", jc.id_field, quoted_name, args)) for k in jc.outer_keys]
+              _json_field(k, "", "", jc.id_field, quoted_name, args, ids)) for k in jc.outer_keys]
     return _obj(outer)
 
 
@@ -317,13 +337,13 @@ def _key(k: str) -> Node:
     return lit('"' + k + '"')
 
 
-def _json_field(k: str, name_f: str, args_f: str, id_f: str, quoted_name: Node, args: Node) -> Node:
+def _json_field(k: str, name_f: str, args_f: str, id_f: str, quoted_name: Node, args: Node, ids: str) -> Node:
     if k == name_f:
         return quoted_name
     if k == args_f:
         return args
     if k == id_f:
-        return lit('"') + capture(Tag.TOOL_ID, until('"')) + lit('"')
+        return lit('"') + call_id(ids, until('"')) + lit('"')
     return json_value()
 
 
@@ -344,10 +364,28 @@ def _tagged_args(b: GrammarBuilder, t: Tools, params: dict[str, Any]) -> Node:
     if not props:
         return lit("")
     defs: dict[str, Any] = {k: params[k] for k in ("$defs", "definitions") if k in params}
-    alts = [_tagged_arg(b, t, k, _with_defs(v, defs)) for k, v in sorted(props.items(), key=lambda kv: -len(kv[0]))]
-    one = choice(*alts)
+    args = {k: _tagged_arg(b, t, k, _with_defs(v, defs)) for k, v in props.items()}
     sep = mk(ta.separator) if ta.separator.strip() else lit("")
-    return opt(one + star(sep + one))
+    one = choice(*[args[k] for k in sorted(args, key=lambda k: -len(k))])
+    required = [k for k in params.get("required", []) if k in props]
+    ordered = [(args[k], k in required) for k in property_order(props, required)]
+    return lenient(_ordered_args(ordered, sep), opt(one + star(sep + one)))
+
+
+def _ordered_args(args: list[tuple[Node, bool]], sep: Node) -> Node:
+    """Generation order for tagged arguments, like JSON objects (required first, then optional,
+    each at most once; :func:`~pegtool.grammar.schema_struct.property_order`)::
+
+        rest_i  = sep arg_i rest_i+1  |  (sep arg_i)? rest_i+1      (required | optional)
+        first_i = arg_i rest_i+1      |  arg_i rest_i+1 / first_i+1 / ε"""
+    rest: list[Node] = [lit("")] * (len(args) + 1)
+    first: list[Node] = [lit("")] * (len(args) + 1)
+    for i in range(len(args) - 1, -1, -1):
+        arg, needed = args[i]
+        step = sep + arg
+        rest[i] = (step if needed else opt(step)) + rest[i + 1]
+        first[i] = arg + rest[i + 1] if needed else choice(arg + rest[i + 1], first[i + 1])
+    return first[0]
 
 
 def _with_defs(schema: Any, defs: dict[str, Any]) -> Any:
@@ -377,27 +415,40 @@ def _is_string(schema: Any) -> bool:
 
 
 def _tagged_arg(b: GrammarBuilder, t: Tools, name: str, schema: Any) -> Node:
+    """One ``name = value`` argument. Generation holds the value to the property's schema; reading
+    also takes a value that breaks it (a JSON value of another type, or plain text where JSON was
+    due, kept as a string), so the call survives and the caller can validate it."""
     ta = t.tagged
     assert ta is not None
+    suffix = mk(ta.arg_suffix, arg=name)
     if _is_string(schema):
-        delims = _string_delimiters(t, name)
-        q = lit(ta.string_quote)
-        raw = capture(Tag.ARG_STRING, schema_text(schema, *delims))
-        if len(ta.string_wrap) == 2:
-            wrap_open, wrap_close = ta.string_wrap
-            raw = (lit(wrap_open) + capture(Tag.ARG_STRING, schema_text(schema, wrap_close)) + lit(wrap_close)) | raw
-        value = mk(ta.arg_mid.rstrip()) + _lead_ws(ta.arg_mid) + q + raw + q
+        value = _text_value(t, name, schema) + suffix
     else:
-        value = mk(ta.arg_mid_json) + capture(Tag.ARG_VALUE, _non_string_value(b, ta, schema))
-    body = mk(ta.arg_prefix.lstrip()) + capture(Tag.ARG_NAME, lit(name)) + value + mk(ta.arg_suffix, arg=name)
+        typed = mk(ta.arg_mid_json) + capture(Tag.ARG_VALUE, _non_string_value(b, ta, schema)) + suffix
+        value = lenient(typed, typed | (_text_value(t, name, {"type": "string"}) + suffix))
+    body = mk(ta.arg_prefix.lstrip()) + capture(Tag.ARG_NAME, lit(name)) + value
     return capture(Tag.ARG, space() + body)
+
+
+def _text_value(t: Tools, name: str, schema: Any) -> Node:
+    """A raw (unquoted, or quoted Python-style) string value with its leading marker."""
+    ta = t.tagged
+    assert ta is not None
+    delims = _string_delimiters(t, name)
+    q = lit(ta.string_quote)
+    raw = capture(Tag.ARG_STRING, lenient(schema_text(schema, *delims), until(*delims)))
+    if len(ta.string_wrap) == 2:
+        wrap_open, wrap_close = ta.string_wrap
+        raw = (lit(wrap_open) + capture(Tag.ARG_STRING, schema_text(schema, wrap_close)) + lit(wrap_close)) | raw
+    return mk(ta.arg_mid.rstrip()) + _lead_ws(ta.arg_mid) + q + raw + q
 
 
 def _non_string_value(b: GrammarBuilder, ta: TaggedArgs, schema: Any) -> Node:
     """A JSON value, or (templates printing values with Python's ``str()``) a Python literal."""
+    json = lenient(json_schema(schema), json_value())
     if ta.value_style == "json":
-        return json_schema(schema)
-    return choice(json_schema(schema), python_for_schema(b, schema))
+        return json
+    return choice(json, python_for_schema(b, schema))
 
 
 def _string_delimiters(t: Tools, name: str) -> list[str]:

@@ -27,6 +27,8 @@ PEG semantics of each node (``e``, ``e1``… are sub-expressions, ``.`` is any c
     Capture(tag, e)    e                 e, recorded in the parse tree under ``tag``
     Atomic(e)          e                 e; in partial mode a half-matched e yields no node
     Trigger(e)         e                 e; marks where a lazy grammar starts constraining
+    Lenient(e, r)      e (generate)      generation is held to e (GBNF); reading accepts r
+                       r (read)          (the parser), which must accept every text e does
 
 ``Json``, ``JsonSchema`` and ``SchemaText`` are lowered to core nodes by
 ``pegtool.grammar.schema`` so both back-ends see the same expansion.
@@ -217,6 +219,17 @@ class Trigger(_Ops):
     item: Node
 
 
+@dataclass(frozen=True, slots=True)
+class Lenient(_Ops):
+    """Two sides of one construct: ``item`` is what the model may generate (the GBNF back-end
+    emits it), ``loose`` is what the reader accepts (the parser compiles it). ``loose`` must accept
+    every text ``item`` accepts. Used where a constraint helps generation but rejecting text
+    would lose a user's tool call: key order, repeated or missing arguments, id lengths."""
+
+    item: Node
+    loose: Node
+
+
 Node = Union[
     Epsilon,
     Start,
@@ -237,6 +250,7 @@ Node = Union[
     Capture,
     Atomic,
     Trigger,
+    Lenient,
 ]
 
 NODE_TYPES: tuple[type, ...] = (
@@ -259,6 +273,7 @@ NODE_TYPES: tuple[type, ...] = (
     Capture,
     Atomic,
     Trigger,
+    Lenient,
 )
 
 
@@ -296,6 +311,9 @@ def children(node: Node) -> Iterator[Node]:
         yield from node.alts
     elif isinstance(node, (Repeat, Peek, Not, Capture, Atomic, Trigger)):
         yield node.item
+    elif isinstance(node, Lenient):
+        yield node.item
+        yield node.loose
 
 
 def walk(node: Node) -> Iterator[Node]:
@@ -305,6 +323,33 @@ def walk(node: Node) -> Iterator[Node]:
         cur = stack.pop()
         yield cur
         stack.extend(reversed(list(children(cur))))
+
+
+def one_side(grammar: Grammar, side: str) -> Grammar:
+    """``grammar`` with every :class:`Lenient` replaced by its ``"generate"`` side (``item``) or
+    its ``"read"`` side (``loose``). Back-ends call this first; nothing after it sees ``Lenient``."""
+    if side not in ("generate", "read"):
+        raise ValueError(f"side must be 'generate' or 'read', not {side!r}")
+    if not any(isinstance(n, Lenient) for _, body in grammar.rules for n in walk(body)):
+        return grammar
+    pick_loose = side == "read"
+
+    def fix(node: Node) -> Node:
+        if isinstance(node, Lenient):
+            return fix(node.loose if pick_loose else node.item)
+        if isinstance(node, Seq):
+            return Seq(tuple(fix(i) for i in node.items))
+        if isinstance(node, Choice):
+            return Choice(tuple(fix(a) for a in node.alts))
+        if isinstance(node, Repeat):
+            return Repeat(fix(node.item), node.min, node.max)
+        if isinstance(node, Capture):
+            return Capture(node.tag, fix(node.item))
+        if isinstance(node, (Peek, Not, Atomic, Trigger)):
+            return type(node)(fix(node.item))
+        return node
+
+    return Grammar(tuple((name, fix(body)) for name, body in grammar.rules), grammar.root)
 
 
 def canonical_schema(schema: Any) -> str:
@@ -349,7 +394,7 @@ def node_from_json(data: Any) -> Node:
         raw = data[f.name]
         if f.name in ("items", "alts"):
             kwargs[f.name] = tuple(node_from_json(v) for v in raw)
-        elif f.name == "item":
+        elif f.name in ("item", "loose"):
             kwargs[f.name] = node_from_json(raw)
         elif f.name == "tag":
             kwargs[f.name] = Tag(raw)

@@ -3,7 +3,7 @@
 One rule per line, ``name <- expression``, with the operators of the IR module docstring:
 ``/`` ordered choice, ``e{m,n}`` repetition (``?``, ``*``, ``+`` for the common bounds), ``&e``,
 ``!e``, ``.``, ``[a-z]``, ``until("d1", "d2")``, ``json``, ``json<schema>``, ``text<schema>``,
-``tag:(e)`` for a capture, ``atomic(e)`` and ``trigger(e)``.
+``tag:(e)`` for a capture, ``atomic(e)``, ``trigger(e)`` and ``lenient(e, r)``.
 
 >>> from pegtool.grammar.builder import lit, chars, star, capture, until, GrammarBuilder
 >>> from pegtool.grammar.ir import Tag
@@ -28,6 +28,7 @@ from pegtool.grammar.ir import (
     Grammar,
     Json,
     JsonSchema,
+    Lenient,
     Literal,
     Node,
     Not,
@@ -91,7 +92,7 @@ def _atom(node: Node) -> str:
 
 def _wrapped(node: Node) -> str:
     text = to_expr(node)
-    return text if isinstance(node, _ATOMS) or isinstance(node, (Capture, Atomic, Trigger)) else f"({text})"
+    return text if isinstance(node, _ATOMS) or isinstance(node, (Capture, Atomic, Trigger, Lenient)) else f"({text})"
 
 
 def to_expr(node: Node) -> str:
@@ -114,6 +115,8 @@ def to_expr(node: Node) -> str:
         return f"atomic({to_expr(node.item)})"
     if isinstance(node, Trigger):
         return f"trigger({to_expr(node.item)})"
+    if isinstance(node, Lenient):
+        return f"lenient({to_expr(node.item)}, {to_expr(node.loose)})"
     raise TypeError(f"not an IR node: {node!r}")
 
 

@@ -199,6 +199,10 @@ def regrown(result: ParseResult, text: str) -> ParseResult | None:
     if ending is None or result.ending is None:
         return None
     old, new = result.ending.n, len(text)
+    if not ending.runs:  # nothing reached the old end from before: the parse is the same
+        return replace(result, ending=ending)
+    if any((run.anchor if isinstance(run, LoopRun) else start) >= old for run, start in result.ending.runs):
+        return None  # an empty run at the old end: a node ending there may have ended first
     end = new if result.end == old else result.end
     far = new if result.farthest == old else result.farthest
     return replace(result, end=end, farthest=far, captures=_move(result.captures, old, new), ending=ending)

@@ -20,6 +20,7 @@ from pegtool.grammar.ir import (
     Grammar,
     Json,
     JsonSchema,
+    Lenient,
     Node,
     Not,
     Peek,
@@ -28,6 +29,7 @@ from pegtool.grammar.ir import (
     Seq,
     Trigger,
     Until,
+    one_side,
     walk,
 )
 
@@ -40,7 +42,9 @@ def needs_lowering(grammar: Grammar) -> bool:
 
 
 def lower_grammar(grammar: Grammar, lower: Lowering | None = None) -> tuple[Grammar, list[str]]:
-    """Core-node grammar plus warnings. ``lower`` may return a Grammar or (Grammar, warnings)."""
+    """Core-node grammar (the reading side of every ``Lenient``) plus warnings. ``lower`` may
+    return a Grammar or (Grammar, warnings)."""
+    grammar = one_side(grammar, "read")
     if not needs_lowering(grammar):
         return grammar, []
     fn = lower or _schema_lower() or fallback_lower
@@ -98,6 +102,8 @@ def transform(node: Node, fn: Callable[[Node], Node]) -> Node:
         return fn(Capture(node.tag, transform(node.item, fn)))
     if isinstance(node, (Peek, Not, Atomic, Trigger)):
         return fn(type(node)(transform(node.item, fn)))
+    if isinstance(node, Lenient):
+        return fn(Lenient(transform(node.item, fn), transform(node.loose, fn)))
     return fn(node)
 
 

@@ -125,7 +125,10 @@ def _arg_pair(text: str, node: CaptureNode) -> tuple[str, str, bool] | None:
         return key, "", False
     value = val.text(text).strip()
     if val.partial:
-        return key, ("" if _PYTHONISH.search(value) else value), False
+        # A scalar is held back until it is complete: ``f`` may become ``false`` or, read as
+        # text, the string "five"; Python-style literals only have a JSON form once complete.
+        streamable = value[:1] in ("{", "[", '"') and not _PYTHONISH.search(value)
+        return key, (value if streamable else ""), False
     return key, value_as_json(value), True
 
 
@@ -154,7 +157,10 @@ def value_as_json(value: str) -> str:
 
 
 def _tagged_arguments(text: str, call: CaptureNode) -> str:
+    """The arguments object of a tagged-argument call. An argument written twice keeps its first
+    value (what a stream has already sent); the grammar never generates a repeat."""
     parts: list[str] = []
+    seen: set[str] = set()
     for node in call.children:
         if node.tag is not Tag.ARG:
             continue
@@ -162,6 +168,9 @@ def _tagged_arguments(text: str, call: CaptureNode) -> str:
         if pair is None:
             break
         key, value, complete = pair
+        if key in seen:
+            continue
+        seen.add(key)
         parts.append(f"{key}: {value}")
         if not complete:
             return "{" + ", ".join(parts)

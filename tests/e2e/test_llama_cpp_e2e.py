@@ -42,6 +42,11 @@ DIALECTS = {
     "glm-4.6": "GLM-4.6.jinja",
 }
 TOOL_NAMES = ("get_weather", "calculate", "search")
+#: Hermes 3's template cannot render calculate's ``["integer", "null"]`` (its type macro recurses
+#: without end, as in HF), so that dialect gets three other tools of the set, set_alarm's
+#: ``pattern`` included.
+DIALECT_TOOLS = {"hermes3-json": ("get_weather", "set_alarm", "fs.read-file")}
+NAMED = {"hermes3-json": "set_alarm"}
 MAX_TOKENS = 90
 ASK = [{"role": "user", "content": "What's the weather in Paris?"}]
 HISTORY = [
