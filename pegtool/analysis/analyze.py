@@ -6,7 +6,7 @@ import threading
 from dataclasses import replace
 
 from pegtool.analysis import probe as P
-from pegtool.analysis.diff import markers_in
+from pegtool.analysis.diff import marker_safe_prefix, markers_in
 from pegtool.analysis.overrides import apply_overrides
 from pegtool.analysis.reasoning import analyze_content, analyze_reasoning
 from pegtool.analysis.record import Analysis, Capabilities, ReasoningMode, ToolFormat, Tools
@@ -114,7 +114,35 @@ def _capabilities(pr: P.Prober, a: Analysis) -> Capabilities:
     )
 
 
+_NEXT = "NEXT_TURN_CANARY_n4"
+
+
+def _next_turn(pr: P.Prober, a: Analysis) -> tuple[str, ...]:
+    """The markers a user or tool turn after the assistant's opens with, when the template writes
+    no end-of-turn marker: the marker the text added by the follow-up turn starts with."""
+    if a.end_of_turn:
+        return ()
+    follow_ups = [(pr.assistant(P.CONTENT), {"role": "user", "content": _NEXT})]
+    if a.tools.format is not ToolFormat.NONE:
+        call = pr.assistant("", [pr.call(P.ALPHA, {P.ARG1: P.V1})])
+        follow_ups.append((call, {"role": "tool", "tool_call_id": pr.call_id(0), "name": P.ALPHA,
+                                  "content": _NEXT}))
+    found: list[str] = []
+    for assistant, nxt in follow_ups:
+        before = pr.render("next_turn", pr.messages(assistant))
+        after = pr.render("next_turn", [*pr.messages(assistant), nxt])
+        if before is None or after is None or _NEXT not in after:
+            continue
+        added = after[marker_safe_prefix(before, after):after.index(_NEXT)]
+        added = added.split(P.CONTENT)[-1].strip()
+        marks = markers_in(added)
+        if marks and added.startswith(marks[0]) and marks[0] not in found:
+            found.append(marks[0])
+    return tuple(found)
+
+
 def _finish(a: Analysis, source: TemplateSource, pr: P.Prober) -> Analysis:
+    a = replace(a, next_turn=_next_turn(pr, a))
     preserved = preserved_tokens(a)
     special = tuple(t for t in preserved if t in source.special_tokens)
     errors = tuple(dict.fromkeys(pr.errors))

@@ -143,6 +143,9 @@ class Analysis:
     generation_prompt_thinking: str = ""  # with enable_thinking=True
     generation_prompt_no_thinking: str = ""  # with enable_thinking=False
     end_of_turn: tuple[str, ...] = ()
+    #: what a following user / tool turn opens with, for templates that write no end-of-turn
+    #: marker (GLM: ``<|user|>``, ``<|observation|>``): where generation stops at the latest
+    next_turn: tuple[str, ...] = ()
     reasoning: Reasoning = field(default_factory=Reasoning)
     content: Content = field(default_factory=Content)
     tools: Tools = field(default_factory=Tools)

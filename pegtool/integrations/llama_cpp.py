@@ -78,8 +78,11 @@ def _stop_list(stop: Any) -> list[str]:
 
 
 def _end_of_turn(fmt: ChatFormat) -> list[str]:
+    """Soft stops: the end-of-turn markers, or (a template without one) the markers the next
+    user / tool turn opens with, which a model that does not stop by itself writes next."""
     try:
-        return [m.strip() for m in fmt.analysis.end_of_turn if m.strip()]
+        a = fmt.analysis
+        return [m.strip() for m in (*a.end_of_turn, *a.next_turn) if m.strip()]
     except Exception:  # noqa: BLE001 - stops are a convenience; the grammar still ends the turn
         return []
 
