@@ -321,16 +321,19 @@ def _json_call(t: Tools, name: str, params: Any, ids: str) -> Node:
     assert jc is not None
     args = _json_args(params)
     quoted_name = lit('"') + capture(Tag.TOOL_NAME, lit(name)) + lit('"')
+    # Without a start marker the call's first characters are the content's stop and the lazy
+    # trigger (``{"name"``): written tight, so the trigger fires exactly where the parser stops.
+    tight = not (t.section_start.strip() or t.call_start.strip())
     if jc.name_is_key:
-        return _obj([(quoted_name, args)])
+        return _obj([(quoted_name, args)], tight)
     inner_fields = [(_key(k), _json_field(k, jc.name_field, jc.args_field, jc.id_field, quoted_name, args, ids))
                     for k in jc.keys]
-    inner = _obj(inner_fields)
     if not jc.function_field:
-        return inner
+        return _obj(inner_fields, tight)
+    inner = _obj(inner_fields)
     outer = [(_key(k), inner if k == jc.function_field else
               _json_field(k, "", "", jc.id_field, quoted_name, args, ids)) for k in jc.outer_keys]
-    return _obj(outer)
+    return _obj(outer, tight)
 
 
 def _key(k: str) -> Node:
@@ -347,8 +350,8 @@ def _json_field(k: str, name_f: str, args_f: str, id_f: str, quoted_name: Node, 
     return json_value()
 
 
-def _obj(fields: list[tuple[Node, Node]]) -> Node:
-    parts: list[Node] = [lit("{"), space()]
+def _obj(fields: list[tuple[Node, Node]], tight: bool = False) -> Node:
+    parts: list[Node] = [lit("{")] if tight else [lit("{"), space()]
     for i, (key, value) in enumerate(fields):
         if i:
             parts += [space(), lit(","), space()]
@@ -445,10 +448,26 @@ def _text_value(t: Tools, name: str, schema: Any) -> Node:
 
 def _non_string_value(b: GrammarBuilder, ta: TaggedArgs, schema: Any) -> Node:
     """A JSON value, or (templates printing values with Python's ``str()``) a Python literal."""
-    json = lenient(json_schema(schema), json_value())
     if ta.value_style == "json":
-        return json
-    return choice(json, python_for_schema(b, schema))
+        return lenient(json_schema(schema), json_value())
+    py = python_for_schema(b, schema)
+    # "python_scalars" templates render objects as JSON: generate those schema-checked; "python"
+    # ones render them with str(), which the model learned: keep that form available.
+    both = ta.value_style == "python" or _python_narrowed(schema)
+    strict = choice(json_schema(schema), py) if both else json_schema(schema)
+    return lenient(strict, choice(json_value(), py))
+
+
+def _python_narrowed(schema: Any) -> bool:
+    """Whether the Python-literal grammar of ``schema`` holds the value to it: scalars, enums,
+    consts and arrays (items narrowed) do; objects and untyped values are read as any literal."""
+    if not isinstance(schema, dict):
+        return False
+    if "const" in schema or schema.get("enum"):
+        return True
+    types = schema.get("type")
+    types = [types] if isinstance(types, str) else types
+    return isinstance(types, list) and bool(types) and "object" not in types
 
 
 def _string_delimiters(t: Tools, name: str) -> list[str]:

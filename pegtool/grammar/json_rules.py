@@ -72,6 +72,24 @@ def json_number(b: GrammarBuilder) -> Ref:
     return _define_fixed(b, "json-number", seq(json_integer(b), opt(frac), opt(exp)))
 
 
+#: Digits a schema-typed number may have per part (as llama.cpp's schema converter): a constrained
+#: model cannot run on writing digits for ever, and JSON numbers past ~16 digits lose precision.
+MAX_DIGITS = 16
+
+
+def bounded_integer(b: GrammarBuilder) -> Ref:
+    """``-? (0 / [1-9][0-9]{0,15})``: an integer a schema asked for."""
+    whole = choice("0", seq(_DIGIT19, repeat(_DIGIT, 0, MAX_DIGITS - 1)))
+    return _define_fixed(b, "int-bounded", seq(opt("-"), whole))
+
+
+def bounded_number(b: GrammarBuilder) -> Ref:
+    """``int ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,16})?`` with a bounded int part."""
+    frac = seq(".", repeat(_DIGIT, 1, MAX_DIGITS))
+    exp = seq(chars("eE"), opt(chars("+-")), repeat(_DIGIT, 1, MAX_DIGITS))
+    return _define_fixed(b, "number-bounded", seq(bounded_integer(b), opt(frac), opt(exp)))
+
+
 def json_boolean(b: GrammarBuilder) -> Ref:
     return _define_fixed(b, "json-boolean", choice("true", "false"))
 
@@ -179,6 +197,8 @@ __all__ = [
     "json_boolean",
     "json_char",
     "json_integer",
+    "bounded_integer",
+    "bounded_number",
     "json_null",
     "json_number",
     "json_object_any",

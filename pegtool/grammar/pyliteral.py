@@ -12,19 +12,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pegtool.grammar.builder import GrammarBuilder, chars, choice, lit, opt, plus, ref, space, star
+from pegtool.grammar.builder import GrammarBuilder, chars, choice, lit, opt, ref, repeat, space, star
 from pegtool.grammar.ir import Node
+from pegtool.grammar.json_rules import MAX_DIGITS
 
 _DIGITS = chars([("0", "9")])
 
 
 def _number(integer: bool = False) -> Node:
-    """``-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`` (JSON number syntax)."""
-    whole = choice(lit("0"), chars([("1", "9")]) + star(_DIGITS))
+    """``-? (0 | [1-9][0-9]{0,15}) (. [0-9]{1,16})? ([eE] [+-]? [0-9]{1,16})?`` (JSON number syntax,
+    each part bounded like a schema-typed JSON number)."""
+    whole = choice(lit("0"), chars([("1", "9")]) + repeat(_DIGITS, 0, MAX_DIGITS - 1))
     if integer:
         return opt(lit("-")) + whole
-    frac = opt(lit(".") + plus(_DIGITS))
-    exp = opt(chars("eE") + opt(chars("+-")) + plus(_DIGITS))
+    frac = opt(lit(".") + repeat(_DIGITS, 1, MAX_DIGITS))
+    exp = opt(chars("eE") + opt(chars("+-")) + repeat(_DIGITS, 1, MAX_DIGITS))
     return opt(lit("-")) + whole + frac + exp
 
 

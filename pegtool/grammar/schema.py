@@ -63,8 +63,9 @@ from pegtool.grammar.schema_norm import (
 )
 
 MAX_REPEAT = 2000  # llama.cpp: m > 2000 is an error, n > 2000 silently means unbounded
-NUMBER_RE = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?"
-INTEGER_RE = r"-?(0|[1-9][0-9]*)"
+#: Schema-typed numbers: each part at most 16 digits (``json_rules.MAX_DIGITS``, as llama.cpp)
+NUMBER_RE = r"-?(0|[1-9][0-9]{0,15})(\.[0-9]{1,16})?([eE][-+]?[0-9]{1,16})?"
+INTEGER_RE = r"-?(0|[1-9][0-9]{0,15})"
 
 
 class UnsupportedSchemaWarning(UserWarning):
@@ -377,9 +378,9 @@ class _Compiler:
     def visit_number(self, kind: str, s: dict[str, Any], ptr: str, name: str) -> Node:
         rx = self.number_regex(kind, s, ptr)
         if rx == INTEGER_RE:
-            return jr.json_integer(self.b)
+            return jr.bounded_integer(self.b)
         if rx == NUMBER_RE:
-            return jr.json_number(self.b)
+            return jr.bounded_number(self.b)
         return to_ir(regex_dfa(rx), raw_encoder, self.b, f"{name}-range")
 
     # --- raw text ----------------------------------------------------------------------------------

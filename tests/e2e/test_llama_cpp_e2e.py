@@ -5,12 +5,13 @@ grammar, llama.cpp's sampler enforces it, and pegtool parses the raw text back:
 
 * tool_choice "required" and a named tool -> calls whose arguments validate against the tool's
   JSON schema (``jsonschema``);
-* tool_choice "auto" -> a lazy grammar. The 270M model is not a tool-calling model and never
-  writes a dialect's trigger on its own, so the conversation carries one earlier call of the
-  same tool (a few-shot history rendered by the template itself) and the request adds a logit
-  bias towards the first token of the trigger text. Nothing is appended to the prompt. The text
-  before the trigger is free; from the trigger on it must be accepted by the lazy GBNF
-  (checked with llama.cpp's own grammar engine);
+* tool_choice "auto" -> a lazy grammar. The 270M model is not a tool-calling model and seldom
+  writes a dialect's trigger on its own, so the request adds a logit bias towards the tokens of
+  the trigger text, and the conversation may carry one earlier call of the same tool (a few-shot
+  history rendered by the template itself). The first of a few such prompts that gets the model
+  to write the trigger is used; nothing is appended to the prompt. The text before the trigger is
+  free; from the trigger on it must be accepted by the lazy GBNF (checked with llama.cpp's own
+  grammar engine);
 * streaming yields the same final message as the non-streamed call.
 
 Greedy decoding with a repeat penalty (the tiny model otherwise loops inside strings), small ``max_tokens``, a three-tool subset of tests/fixtures/tools.json to keep
@@ -59,35 +60,24 @@ HISTORY = [
     {"role": "user", "content": "What's the weather in Paris?"},
 ]
 
+#: Prompts for "auto", tried in order until the model writes the trigger: (conversation, which
+#: tokens of the trigger text get a logit bias, how much).
+AUTO_PROMPTS = [("history", "all", 3.0), ("ask", "all", 2.0), ("ask", "all", 3.0), ("history", "first", 8.0)]
+
 _formats: dict[str, Any] = {}
 
-#: Known gaps of issue 5, each skipped with its reason (see the README). The other combinations
-#: run in CI and must pass.
-_HERMES = "the Hermes type macro recurses without end on calculate's [\"integer\", \"null\"] (as in HF)"
-_TAGGED = "tagged argument values are not yet tied to required keys / at most once per parameter"
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    **{(t, "hermes3-json"): _HERMES for t in ("required", "named", "stream", "auto")},
-    **{(t, d): _TAGGED for t in ("required", "named") for d in ("qwen3-coder-xml", "glm-4.6")},
-    ("auto", "qwen3-coder-xml"): _TAGGED,
-    ("auto", "glm-4.6"): "the 270M model does not write the trigger even with a logit bias",
-    ("auto", "qwen2.5-json"): "the 270M model does not write the trigger even with a logit bias",
-    ("stream", "mistral-nemo"): "call ids are not yet held to Mistral's 9 characters, so a streamed id can differ",
-}
+
+def _tool_names(dialect: str) -> tuple[str, ...]:
+    return DIALECT_TOOLS.get(dialect, TOOL_NAMES)
 
 
-def _skip_known(test: str, dialect: str) -> None:
-    reason = KNOWN_GAPS.get((test, dialect))
-    if reason:
-        pytest.skip(reason)
-
-
-def _tools() -> list[dict[str, Any]]:
+def _tools(dialect: str) -> list[dict[str, Any]]:
     tools = json.loads((ROOT / "tests" / "fixtures" / "tools.json").read_text())
-    return [t for t in tools if t["function"]["name"] in TOOL_NAMES]
+    return [t for t in tools if t["function"]["name"] in _tool_names(dialect)]
 
 
-def _schemas() -> dict[str, Any]:
-    return {t["function"]["name"]: t["function"]["parameters"] for t in _tools()}
+def _schemas(dialect: str) -> dict[str, Any]:
+    return {t["function"]["name"]: t["function"]["parameters"] for t in _tools(dialect)}
 
 
 def _format(dialect: str) -> Any:
@@ -98,8 +88,8 @@ def _format(dialect: str) -> Any:
     return _formats[dialect]
 
 
-def _request(messages: list[dict[str, Any]], tool_choice: Any, **extra: Any) -> dict[str, Any]:
-    return {"messages": messages, "tools": _tools(), "tool_choice": tool_choice,
+def _request(dialect: str, messages: list[dict[str, Any]], tool_choice: Any, **extra: Any) -> dict[str, Any]:
+    return {"messages": messages, "tools": _tools(dialect), "tool_choice": tool_choice,
             "temperature": 0, "repeat_penalty": 1.3, "max_tokens": MAX_TOKENS, **extra}
 
 
@@ -109,12 +99,13 @@ def _run(dialect: str, request: dict[str, Any]) -> dict[str, Any]:
     return chat_completion(load_llama(), request, chat_format=_format(dialect))
 
 
-def _assert_valid_calls(out: dict[str, Any], names: tuple[str, ...] = TOOL_NAMES) -> list[dict[str, Any]]:
+def _assert_valid_calls(dialect: str, out: dict[str, Any], names: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     message = out["choices"][0]["message"]
     raw = out["pegtool"]["raw_text"]
     calls = message.get("tool_calls") or []
     assert calls, f"no tool call parsed from {raw!r}"
-    schemas = _schemas()
+    names = names or _tool_names(dialect)
+    schemas = _schemas(dialect)
     for call in calls:
         fn = call["function"]
         assert fn["name"] in names, raw
@@ -126,25 +117,23 @@ def _assert_valid_calls(out: dict[str, Any], names: tuple[str, ...] = TOOL_NAMES
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_required_call_validates(dialect: str) -> None:
-    _skip_known("required", dialect)
-    _assert_valid_calls(_run(dialect, _request(ASK, "required")))
+    _assert_valid_calls(dialect, _run(dialect, _request(dialect, ASK, "required")))
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_named_tool_call_validates(dialect: str) -> None:
-    _skip_known("named", dialect)
-    named = {"type": "function", "function": {"name": "calculate"}}
-    calls = _assert_valid_calls(_run(dialect, _request(ASK, named)), names=("calculate",))
-    assert {c["function"]["name"] for c in calls} == {"calculate"}
+    name = NAMED.get(dialect, "calculate")
+    named = {"type": "function", "function": {"name": name}}
+    calls = _assert_valid_calls(dialect, _run(dialect, _request(dialect, ASK, named)), names=(name,))
+    assert {c["function"]["name"] for c in calls} == {name}
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_streaming_equals_non_streamed(dialect: str) -> None:
-    _skip_known("stream", dialect)
     from pegtool.messages import apply_deltas
 
-    whole = _run(dialect, _request(ASK, "required"))
-    chunks = list(_run(dialect, _request(ASK, "required", stream=True)))
+    whole = _run(dialect, _request(dialect, ASK, "required"))
+    chunks = list(_run(dialect, _request(dialect, ASK, "required", stream=True)))
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
     streamed = apply_deltas([c["choices"][0]["delta"] for c in chunks]).to_openai()
     message = whole["choices"][0]["message"]
@@ -153,13 +142,12 @@ def test_streaming_equals_non_streamed(dialect: str) -> None:
     assert chunks[-1]["choices"][0]["finish_reason"] == whole["choices"][0]["finish_reason"]
 
 
-def _trigger_bias(dialect: str, prep: Any) -> tuple[str, dict[str, float]]:
-    """The trigger's literal text and a logit bias towards its first token."""
-    llama = load_llama()
+def _trigger_bias(prep: Any, tokens: str, strength: float) -> tuple[str, dict[str, float]]:
+    """The trigger's literal text and a logit bias towards its tokens (all, or the first)."""
     trig = prep.grammar_triggers[0]
     text = trig["value"] if trig["type"] in (0, 1) else _literal_of(trig["value"])
-    first = llama.tokenize(text.encode(), add_bos=False, special=True)[0]
-    return text, {str(first): 8.0}
+    ids = load_llama().tokenize(text.encode(), add_bos=False, special=True)
+    return text, {str(t): strength for t in (ids if tokens == "all" else ids[:1])}
 
 
 def _literal_of(pattern: str) -> str:
@@ -178,18 +166,23 @@ def _trigger_position(trigger: dict[str, Any], raw: str, text: str) -> int:
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_auto_lazy_grammar_takes_over_at_the_trigger(dialect: str) -> None:
-    _skip_known("auto", dialect)
     from pegtool.gbnf.llama import LlamaGrammarJudge
     from pegtool.integrations.llama_cpp import prepare_request
 
-    prep = prepare_request(_format(dialect), _request(HISTORY, "auto"))
-    assert prep.grammar_lazy and prep.grammar_triggers
-    trigger_text, bias = _trigger_bias(dialect, prep)
-    out = _run(dialect, _request(HISTORY, "auto", logit_bias=bias))
-    raw = out["pegtool"]["raw_text"]
-    start = _trigger_position(prep.grammar_triggers[0], raw, trigger_text)
-    assert start >= 0, f"the model never wrote the trigger: {raw!r}"
-    _assert_valid_calls(out)
+    tried = []
+    for conversation, tokens, strength in AUTO_PROMPTS:
+        messages = HISTORY if conversation == "history" else ASK
+        prep = prepare_request(_format(dialect), _request(dialect, messages, "auto"))
+        assert prep.grammar_lazy and prep.grammar_triggers
+        trigger_text, bias = _trigger_bias(prep, tokens, strength)
+        out = _run(dialect, _request(dialect, messages, "auto", logit_bias=bias))
+        raw = out["pegtool"]["raw_text"]
+        start = _trigger_position(prep.grammar_triggers[0], raw, trigger_text)
+        if start >= 0:
+            break
+        tried.append(raw)
+    assert start >= 0, f"the model never wrote the trigger: {tried!r}"
+    _assert_valid_calls(dialect, out)
     tail = raw[start:]
     judge = LlamaGrammarJudge(load_llama().model_path)
     check = judge.accepts_prefix if out["choices"][0]["finish_reason"] == "length" else judge.accepts
