@@ -155,7 +155,8 @@ def preserved_tokens(a: Analysis) -> tuple[str, ...]:
     texts = [a.reasoning.start, a.reasoning.end, a.content.start, a.content.end, *a.end_of_turn,
              t.section_start, t.call_start, t.name_suffix, t.call_end, t.section_end, t.call_separator]
     if t.tagged is not None:
-        texts += [t.tagged.arg_prefix, t.tagged.arg_mid, t.tagged.arg_mid_json, t.tagged.arg_suffix]
+        ta = t.tagged
+        texts += [ta.arg_prefix, ta.arg_mid, ta.arg_mid_json, ta.arg_suffix, ta.string_quote]
     out: list[str] = []
     for text in texts:
         for m in markers_in(text):

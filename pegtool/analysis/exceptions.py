@@ -16,8 +16,6 @@ class KnownFailure(NamedTuple):
     reason: str
 
 
-_GEMMA_VALUES = ("non-string values use a marker-quoted syntax ({lang:<|\"|>fr<|\"|>}); the grammar "
-                 "and the mapper's value conversion do not read it yet")
 _XML_VALUES = ("objects and arrays are rendered as nested XML elements (<lang>fr</lang>, <item>a</item>); "
                "the mapper cannot turn them back into JSON yet")
 
@@ -27,10 +25,6 @@ ROUNDTRIP_EXCEPTIONS: tuple[KnownFailure, ...] = (
     KnownFailure("meetkai-functionary-medium-v3.1", "code_arg",
                "a call to the built-in 'python' tool is rendered <|python_tag|>{…}<|eom_id|> without "
                "the tool name; the name cannot be captured from the text"),
-    KnownFailure("google-gemma-4-31B-it", "rich_args", _GEMMA_VALUES),
-    KnownFailure("google-gemma-4-31B-it", "typed_args", _GEMMA_VALUES),
-    KnownFailure("google-gemma-4-31B-it-interleaved", "rich_args", _GEMMA_VALUES),
-    KnownFailure("google-gemma-4-31B-it-interleaved", "typed_args", _GEMMA_VALUES),
     KnownFailure("MiniMax-M3", "rich_args", _XML_VALUES),
     KnownFailure("MiniMax-M3", "typed_args", _XML_VALUES),
 )

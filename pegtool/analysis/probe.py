@@ -23,6 +23,7 @@ CONTENT = "CONTENT_CANARY_k9"
 REASONING = "REASONING_CANARY_r7"
 USER = "USER_CANARY_u5"
 DATA_VALUE: dict[str, Any] = {"k": [1, True, None]}
+MARKED_VALUE: dict[str, Any] = {"k": [1, True, None, 2.5], "s": {"t": V3}}
 IDS = {"plain": ("call_c4n4ry_1", "call_c4n4ry_2"), "alnum9": ("aX7q2Zp0A", "bY8r3Wo1B")}
 
 _STR = {"type": "string"}
@@ -57,13 +58,14 @@ class Prober:
         self.renderer = Renderer(source)
         self.style = CanaryStyle()
         self.errors: list[tuple[str, str]] = []
+        self.canary_tools: list[dict[str, Any]] = CANARY_TOOLS  # the tools offered in renders
 
     # --- canary building blocks -------------------------------------------------------------
 
     def tools(self) -> list[dict[str, Any]]:
         if self.style.tools_form == "bare":
-            return [dict(t) for t in CANARY_TOOLS]
-        return [{"type": "function", "function": dict(t)} for t in CANARY_TOOLS]
+            return [dict(t) for t in self.canary_tools]
+        return [{"type": "function", "function": dict(t)} for t in self.canary_tools]
 
     def call(self, name: str, args: dict[str, Any], index: int = 0) -> dict[str, Any]:
         value: Any = json.dumps(args, ensure_ascii=False) if self.style.args_as == "json" else dict(args)

@@ -94,11 +94,14 @@ class TaggedArgs:
     separator: str = ""
     values_json: bool = True  # non-string values are rendered as JSON
     #: "json"; "python" (``str()`` of the value: ``{'a': None}``); "python_scalars" (JSON
-    #: objects/arrays but ``True``/``None`` scalars)
+    #: objects/arrays but ``True``/``None`` scalars); "marker_quoted" (the template's own notation:
+    #: ``{k:<|"|>v<|"|>,n:1,b:true,z:None}``, strings inside between ``string_quote`` markers)
     value_style: str = "json"
     string_quote: str = ""  # a quote around raw string values only (``f(a='x', b=1)``)
     #: (open, close) written around some string values (``<![CDATA[``, ``]]>``); optional
     string_wrap: tuple[str, ...] = ()
+    #: arguments are printed sorted by name (Jinja's ``dictsort``), not in the order given
+    sorted_keys: bool = False
 
 
 @dataclass(frozen=True)

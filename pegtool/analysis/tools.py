@@ -35,6 +35,8 @@ from pegtool.analysis.record import (
     ToolFormat,
     Tools,
 )
+from pegtool.grammar.markerlit import VALUE_STARTS
+from pegtool.parser.notation import decode_marker_literal
 
 ARGS2 = {P.ARG1: P.V1, P.ARG2: P.V2}
 
@@ -218,6 +220,9 @@ def _tagged(pr: P.Prober, text: str, notes: list[str]) -> CallShape | None:
         return None
     tagged, extra_tail = parsed
     tagged = _string_wrap(pr, _quoted_strings(_json_values(pr, tagged, notes)))
+    if _sorts_keys(pr, tagged):
+        notes.append("arguments are printed sorted by name")
+        tagged = replace(tagged, sorted_keys=True)
     tail = extra_tail + d.suffix
     args_end = len(text) - len(tail)
     tools = Tools(format=ToolFormat.TAG_WITH_TAGGED, call_start=text[:pos], name_suffix=d.prefix,
@@ -257,11 +262,55 @@ def _json_values(pr: P.Prober, tagged: TaggedArgs, notes: list[str]) -> TaggedAr
         value, _ = json.JSONDecoder().raw_decode(text, brace) if brace >= 0 else (None, 0)
     except ValueError:
         value = None
+    if value != P.DATA_VALUE and brace >= 0:
+        marked = _marker_quoted(pr, tagged, text[after:brace])
+        if marked is not None:
+            notes.append(f"non-string argument values use the template's own notation, strings between "
+                         f"{marked.string_quote!r}")
+            return marked
     if value != P.DATA_VALUE:
         notes.append("non-string argument values are not rendered as JSON")
         return replace(tagged, values_json=False, value_style="python")
     style = "python_scalars" if scalars == "python" else "json"
     return replace(tagged, arg_mid_json=_type_slot(tagged.arg_mid, text[after:brace]), value_style=style)
+
+
+def _marker_quoted(pr: P.Prober, ta: TaggedArgs, mid: str) -> TaggedArgs | None:
+    """Values in the template's own notation (Gemma 4: ``{k:[1,true,None],s:{t:<|"|>x<|"|>}}``):
+    the string marker is what ``arg_mid`` adds to ``mid`` (the text before a non-string value),
+    it closes strings too, and a nested value with strings reads back in that notation."""
+    quote = ta.arg_mid[len(mid):] if ta.arg_mid.startswith(mid) else ""
+    if not quote.strip() or quote != quote.strip() or not ta.arg_suffix.startswith(quote) \
+            or quote[0] in VALUE_STARTS or any(c in quote for c in ":,{}[]"):
+        return None
+    text = call_section(pr, "tools.marked_value", [pr.call(P.GAMMA, {P.ARG_DATA: P.MARKED_VALUE})]) or ""
+    key = text.find(ta.arg_prefix + P.ARG_DATA + mid)
+    if key < 0:
+        return None
+    try:
+        value, _ = decode_marker_literal(text, key + len(ta.arg_prefix + P.ARG_DATA + mid), quote)
+    except ValueError:
+        return None
+    if value != P.MARKED_VALUE:
+        return None
+    return replace(ta, arg_mid=mid, arg_mid_json=mid, arg_suffix=ta.arg_suffix[len(quote):], string_quote=quote,
+                   values_json=False, value_style="marker_quoted")
+
+
+def _sorts_keys(pr: P.Prober, ta: TaggedArgs) -> bool:
+    """Whether arguments are printed sorted by name: with the canary tool's properties and the
+    call's arguments both listed ``second_arg, first_arg``, ``first_arg`` still comes first."""
+    tools = pr.canary_tools
+    alpha = dict(tools[0])
+    params = alpha["parameters"]
+    alpha["parameters"] = {**params, "properties": dict(reversed(list(params["properties"].items())))}
+    pr.canary_tools = [alpha, *tools[1:]]
+    try:
+        text = call_section(pr, "tools.key_order", [pr.call(P.ALPHA, {P.ARG2: P.V2, P.ARG1: P.V1})]) or ""
+    finally:
+        pr.canary_tools = tools
+    first, second = text.find(ta.arg_prefix + P.ARG1), text.find(ta.arg_prefix + P.ARG2)
+    return 0 <= first < second
 
 
 def _quoted_strings(ta: TaggedArgs) -> TaggedArgs:

@@ -56,6 +56,7 @@ from pegtool.grammar.builder import (
     until,
 )
 from pegtool.grammar.ir import Grammar, Node, Tag
+from pegtool.grammar.markerlit import marker_for_schema, marker_value
 from pegtool.grammar.pyliteral import python_for_schema
 from pegtool.grammar.schema_struct import property_order
 
@@ -371,13 +372,15 @@ def _tagged_args(b: GrammarBuilder, t: Tools, params: dict[str, Any]) -> Node:
     sep = mk(ta.separator) if ta.separator.strip() else lit("")
     one = choice(*[args[k] for k in sorted(args, key=lambda k: -len(k))])
     required = [k for k in params.get("required", []) if k in props]
-    ordered = [(args[k], k in required) for k in property_order(props, required)]
+    order = sorted(props, key=str.lower) if ta.sorted_keys else property_order(props, required)
+    ordered = [(args[k], k in required) for k in order]
     return lenient(_ordered_args(ordered, sep), opt(one + star(sep + one)))
 
 
 def _ordered_args(args: list[tuple[Node, bool]], sep: Node) -> Node:
     """Generation order for tagged arguments, like JSON objects (required first, then optional,
-    each at most once; :func:`~pegtool.grammar.schema_struct.property_order`)::
+    each at most once; :func:`~pegtool.grammar.schema_struct.property_order`), or sorted by name
+    for templates that sort them (``sorted_keys``, Jinja's case-insensitive ``dictsort``)::
 
         rest_i  = sep arg_i rest_i+1  |  (sep arg_i)? rest_i+1      (required | optional)
         first_i = arg_i rest_i+1      |  arg_i rest_i+1 / first_i+1 / ε"""
@@ -427,7 +430,8 @@ def _tagged_arg(b: GrammarBuilder, t: Tools, name: str, schema: Any) -> Node:
     if _is_string(schema):
         value = _text_value(t, name, schema) + suffix
     else:
-        typed = mk(ta.arg_mid_json) + capture(Tag.ARG_VALUE, _non_string_value(b, ta, schema)) + suffix
+        tag = Tag.ARG_MARKED if ta.value_style == "marker_quoted" else Tag.ARG_VALUE
+        typed = mk(ta.arg_mid_json) + capture(tag, _non_string_value(b, ta, schema)) + suffix
         value = lenient(typed, typed | (_text_value(t, name, {"type": "string"}) + suffix))
     body = mk(ta.arg_prefix.lstrip()) + capture(Tag.ARG_NAME, lit(name)) + value
     return capture(Tag.ARG, space() + body)
@@ -447,9 +451,12 @@ def _text_value(t: Tools, name: str, schema: Any) -> Node:
 
 
 def _non_string_value(b: GrammarBuilder, ta: TaggedArgs, schema: Any) -> Node:
-    """A JSON value, or (templates printing values with Python's ``str()``) a Python literal."""
+    """A JSON value, or (templates printing values with Python's ``str()``) a Python literal, or a
+    value in the template's own notation with strings between ``string_quote`` markers."""
     if ta.value_style == "json":
         return lenient(json_schema(schema), json_value())
+    if ta.value_style == "marker_quoted":
+        return lenient(marker_for_schema(b, ta.string_quote, schema), marker_value(b, ta.string_quote))
     py = python_for_schema(b, schema)
     # "python_scalars" templates render objects as JSON: generate those schema-checked; "python"
     # ones render them with str(), which the model learned: keep that form available.

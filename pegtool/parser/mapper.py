@@ -4,7 +4,8 @@ Capture conventions (set by :mod:`pegtool.grammar.chat`):
 
 * ``REASONING`` / ``CONTENT`` spans are concatenated in order;
 * each ``TOOL_CALL`` holds ``TOOL_NAME``, an optional ``TOOL_ID``, and either ``TOOL_ARGS`` (the
-  JSON object text) or ``ARG`` pairs of ``ARG_NAME`` with ``ARG_VALUE`` (JSON text) or
+  JSON object text) or ``ARG`` pairs of ``ARG_NAME`` with ``ARG_VALUE`` (JSON text),
+  ``ARG_MARKED`` (a value in a template's notation with marker-quoted strings, converted here) or
   ``ARG_STRING`` (a raw string, JSON-encoded here).
 
 Snapshots of a growing output must only grow (see :mod:`pegtool.messages`): a partial call's
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from pegtool.grammar.ir import Tag
 from pegtool.messages import ChatMessage, ToolCall
 from pegtool.parser.engine import CaptureNode
+from pegtool.parser.notation import marker_literal_json
 
 
 def make_call_id(index: int, name: str, salt: str = "") -> str:
@@ -120,6 +122,10 @@ def _arg_pair(text: str, node: CaptureNode) -> tuple[str, str, bool] | None:
     if raw is not None:
         enc = json.dumps(raw.text(text), ensure_ascii=False)
         return key, (enc[:-1] if raw.partial else enc), not raw.partial
+    marked = _child(node, Tag.ARG_MARKED)
+    if marked is not None:
+        # held back until complete: its JSON form is only known then
+        return key, ("" if marked.partial else _marked_as_json(text, marked)), not marked.partial
     val = _child(node, Tag.ARG_VALUE)
     if val is None:
         return key, "", False
@@ -154,6 +160,18 @@ def value_as_json(value: str) -> str:
         return json.dumps(ast.literal_eval(value), ensure_ascii=False)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return json.dumps(value, ensure_ascii=False)
+
+
+def _marked_as_json(text: str, node: CaptureNode) -> str:
+    """The JSON text of a complete ``ARG_MARKED`` value. The quote marker is the text before the
+    first string's ``ARG_STRING`` capture, back to the punctuation (or value start) before it."""
+    quote = ""
+    first = _child(node, Tag.ARG_STRING)
+    if first is not None:
+        head = text[node.start:first.start]
+        cut = max(head.rfind(c) for c in "{[,:")
+        quote = head[cut + 1:].strip()
+    return marker_literal_json(node.text(text).strip(), quote)
 
 
 def _tagged_arguments(text: str, call: CaptureNode) -> str:
