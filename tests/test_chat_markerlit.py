@@ -163,16 +163,21 @@ def test_streamed_values_are_held_back_until_complete(gemma: ChatParser) -> None
                           for tc in d.get("tool_calls", [])) == args
 
 
-def test_generation_follows_the_template_key_order(llama_judge: Any) -> None:
+OK_CALL = '<|tool_call>call:set_alarm{days:[<|"|>mon<|"|>],repeat:true,time:<|"|>07:30<|"|>}<tool_call|>'
+
+
+def _required_gbnf() -> str:
     a = analyze(load_template(ROOT / "templates/google-gemma-4-31B-it.jinja"))
-    gbnf = str(to_gbnf(build_chat_grammar(a, TOOLS, tool_choice="required"), check=False))
-    ok = '<|tool_call>call:set_alarm{days:[<|"|>mon<|"|>],repeat:true,time:<|"|>07:30<|"|>}<tool_call|>'
-    recognizer = Recognizer(gbnf)
-    assert recognizer.accepts(ok)
-    assert not recognizer.accepts(ok.replace("repeat:true", "repeat:True"))
+    return str(to_gbnf(build_chat_grammar(a, TOOLS, tool_choice="required"), check=False))
+
+
+def test_generation_follows_the_template_key_order() -> None:
+    recognizer = Recognizer(_required_gbnf())
+    assert recognizer.accepts(OK_CALL)
+    assert not recognizer.accepts(OK_CALL.replace("repeat:true", "repeat:True"))
     assert not recognizer.accepts('<|tool_call>call:set_alarm{time:<|"|>07:30<|"|>,repeat:true}<tool_call|>')
-    try:
-        llama_judge.tokenize(ok)
-    except Exception:  # noqa: BLE001 - the judge's vocabulary may not spell the markers
-        return
-    assert llama_judge.accepts(gbnf, ok)
+
+
+def test_llama_cpp_accepts_a_rendered_call(llama_judge: Any) -> None:
+    assert llama_judge.accepts(_required_gbnf(), OK_CALL)
+    assert not llama_judge.accepts(_required_gbnf(), OK_CALL.replace("[<|\"|>mon<|\"|>]", "[<|\"|>monday<|\"|>]"))
