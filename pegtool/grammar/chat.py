@@ -59,6 +59,7 @@ from pegtool.grammar.ir import Grammar, Node, Tag
 from pegtool.grammar.markerlit import marker_for_schema, marker_value
 from pegtool.grammar.pyliteral import python_for_schema
 from pegtool.grammar.schema_struct import property_order
+from pegtool.grammar.xmlvalue import Elements, xml_for_schema, xml_read
 
 _WS = re.compile(r"\s+")
 _SLOTS = re.compile(r"(\{\{id\}\}|\{\{index\}\}|\{\{type\}\})")
@@ -203,7 +204,10 @@ def _reasoning(a: Analysis, o: _Opts, trig: str) -> Node:
     start = r.start.strip()
     closed = capture(Tag.REASONING, until(r.end)) + mk(r.end) + space()
     if start and start in gp and r.end in gp[gp.rfind(start):]:
-        return space() + opt(closed)  # pre-closed by the prompt; a stray closed block is still reasoning
+        # pre-closed by the prompt: nothing to generate; a stray closed block is still read as
+        # reasoning, unless a tool call starts first (so a stream does not show a call as reasoning)
+        stray = capture(Tag.REASONING, until(*[d for d in (r.end, trig) if d])) + mk(r.end) + space()
+        return space() + lenient(lit(""), opt(stray))
     if o.tool_calls_in_reasoning and trig:
         open_call = capture(Tag.REASONING, until(trig, r.end))
         body = closed | (open_call + _peek_lit(trig))
@@ -427,7 +431,14 @@ def _tagged_arg(b: GrammarBuilder, t: Tools, name: str, schema: Any) -> Node:
     ta = t.tagged
     assert ta is not None
     suffix = mk(ta.arg_suffix, arg=name)
-    if _is_string(schema):
+    elements = Elements.of(ta) if ta.value_style == "xml_elements" else None
+    if elements is not None:
+        # a string too is read as an element tree that is a leaf: text the same up to the closing
+        tree = lenient(xml_for_schema(b, elements, schema), xml_read(b, elements, schema))
+        value = mk(ta.arg_mid_json) + capture(Tag.ARG_XML, tree) + suffix
+        if _is_string(schema):
+            value = lenient(_text_value(t, name, schema) + suffix, value)
+    elif _is_string(schema):
         value = _text_value(t, name, schema) + suffix
     else:
         tag = Tag.ARG_MARKED if ta.value_style == "marker_quoted" else Tag.ARG_VALUE

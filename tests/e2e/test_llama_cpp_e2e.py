@@ -41,6 +41,7 @@ DIALECTS = {
     "mistral-nemo": "mistralai-Mistral-Nemo-Instruct-2407.jinja",
     "llama3.1-json": "meta-llama-Llama-3.1-8B-Instruct.jinja",
     "glm-4.6": "GLM-4.6.jinja",
+    "gemma-4": "google-gemma-4-31B-it.jinja",
 }
 TOOL_NAMES = ("get_weather", "calculate", "search")
 #: Hermes 3's template cannot render calculate's ``["integer", "null"]`` (its type macro recurses
