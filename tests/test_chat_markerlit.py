@@ -126,7 +126,7 @@ def test_old_records_load_with_defaults() -> None:
     data = Analysis(tools=analyze(load_template(ROOT / "templates/Qwen3-Coder.jinja")).tools).to_dict()
     del data["tools"]["tagged"]["sorted_keys"]
     assert Analysis.from_dict(data).tools.tagged == TaggedArgs(**{**data["tools"]["tagged"],
-                                                                  "string_wrap": ()})
+                                                                  "string_wrap": (), "elements": ()})
 
 
 @pytest.fixture(scope="module")

@@ -16,17 +16,12 @@ class KnownFailure(NamedTuple):
     reason: str
 
 
-_XML_VALUES = ("objects and arrays are rendered as nested XML elements (<lang>fr</lang>, <item>a</item>); "
-               "the mapper cannot turn them back into JSON yet")
-
 ROUNDTRIP_EXCEPTIONS: tuple[KnownFailure, ...] = (
     KnownFailure("openai-gpt-oss-120b", "content_call",
                "the template renders content next to calls as analysis-channel reasoning"),
     KnownFailure("meetkai-functionary-medium-v3.1", "code_arg",
                "a call to the built-in 'python' tool is rendered <|python_tag|>{…}<|eom_id|> without "
                "the tool name; the name cannot be captured from the text"),
-    KnownFailure("MiniMax-M3", "rich_args", _XML_VALUES),
-    KnownFailure("MiniMax-M3", "typed_args", _XML_VALUES),
 )
 
 

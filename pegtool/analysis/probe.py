@@ -24,6 +24,7 @@ REASONING = "REASONING_CANARY_r7"
 USER = "USER_CANARY_u5"
 DATA_VALUE: dict[str, Any] = {"k": [1, True, None]}
 MARKED_VALUE: dict[str, Any] = {"k": [1, True, None, 2.5], "s": {"t": V3}}
+NESTED_VALUE: dict[str, Any] = {"k": [1, True, 2.5], "s": {"t": V3}}
 IDS = {"plain": ("call_c4n4ry_1", "call_c4n4ry_2"), "alnum9": ("aX7q2Zp0A", "bY8r3Wo1B")}
 
 _STR = {"type": "string"}

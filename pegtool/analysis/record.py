@@ -95,13 +95,19 @@ class TaggedArgs:
     values_json: bool = True  # non-string values are rendered as JSON
     #: "json"; "python" (``str()`` of the value: ``{'a': None}``); "python_scalars" (JSON
     #: objects/arrays but ``True``/``None`` scalars); "marker_quoted" (the template's own notation:
-    #: ``{k:<|"|>v<|"|>,n:1,b:true,z:None}``, strings inside between ``string_quote`` markers)
+    #: ``{k:<|"|>v<|"|>,n:1,b:true,z:None}``, strings inside between ``string_quote`` markers);
+    #: "xml_elements" (objects as nested ``elements``, arrays as repeated ``item_tag`` elements,
+    #: scalars as raw text: ``<k><item>a</item></k>``)
     value_style: str = "json"
     string_quote: str = ""  # a quote around raw string values only (``f(a='x', b=1)``)
     #: (open, close) written around some string values (``<![CDATA[``, ``]]>``); optional
     string_wrap: tuple[str, ...] = ()
     #: arguments are printed sorted by name (Jinja's ``dictsort``), not in the order given
     sorted_keys: bool = False
+    #: (open, close) of a nested element with an ``{{arg}}`` slot for its name ("xml_elements")
+    elements: tuple[str, ...] = ()
+    item_tag: str = ""  # the element name of array items ("xml_elements")
+    skips_null: bool = False  # a null argument is left out (so a required nullable one may be)
 
 
 @dataclass(frozen=True)

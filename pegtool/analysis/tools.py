@@ -36,6 +36,7 @@ from pegtool.analysis.record import (
     Tools,
 )
 from pegtool.grammar.markerlit import VALUE_STARTS
+from pegtool.grammar.xmlvalue import Elements, render_xml
 from pegtool.parser.notation import decode_marker_literal
 
 ARGS2 = {P.ARG1: P.V1, P.ARG2: P.V2}
@@ -223,6 +224,9 @@ def _tagged(pr: P.Prober, text: str, notes: list[str]) -> CallShape | None:
     if _sorts_keys(pr, tagged):
         notes.append("arguments are printed sorted by name")
         tagged = replace(tagged, sorted_keys=True)
+    if _skips_null(pr, tagged):
+        notes.append("null arguments are left out")
+        tagged = replace(tagged, skips_null=True)
     tail = extra_tail + d.suffix
     args_end = len(text) - len(tail)
     tools = Tools(format=ToolFormat.TAG_WITH_TAGGED, call_start=text[:pos], name_suffix=d.prefix,
@@ -268,6 +272,10 @@ def _json_values(pr: P.Prober, tagged: TaggedArgs, notes: list[str]) -> TaggedAr
             notes.append(f"non-string argument values use the template's own notation, strings between "
                          f"{marked.string_quote!r}")
             return marked
+    nested = _xml_elements(pr, tagged) if value != P.DATA_VALUE else None
+    if nested is not None:
+        notes.append(f"non-string argument values are nested elements, array items named {nested.item_tag!r}")
+        return nested
     if value != P.DATA_VALUE:
         notes.append("non-string argument values are not rendered as JSON")
         return replace(tagged, values_json=False, value_style="python")
@@ -295,6 +303,40 @@ def _marker_quoted(pr: P.Prober, ta: TaggedArgs, mid: str) -> TaggedArgs | None:
         return None
     return replace(ta, arg_mid=mid, arg_mid_json=mid, arg_suffix=ta.arg_suffix[len(quote):], string_quote=quote,
                    values_json=False, value_style="marker_quoted")
+
+
+def _xml_elements(pr: P.Prober, ta: TaggedArgs) -> TaggedArgs | None:
+    """Values as nested elements (MiniMax-M3: ``<k><item>1</item></k><s><t>x</t></s>``): a member
+    opens like an argument (``arg_prefix k arg_mid``) after the text ``lead`` before it, and closes
+    like one less a trailing ``lead`` (the next opening's); the first element inside ``k`` names
+    array items. The canary value must render back exactly so."""
+    text = call_section(pr, "tools.nested_value", [pr.call(P.GAMMA, {P.ARG_DATA: P.NESTED_VALUE})]) or ""
+    head = ta.arg_prefix + P.ARG_DATA + ta.arg_mid
+    start = text.find(head)
+    end = text.find(ta.arg_suffix.replace(ARG_SLOT, P.ARG_DATA), start)
+    if start < 0 or end < 0:
+        return None
+    value = text[start + len(head):end]
+    at = value.find(ta.arg_prefix + "k" + ta.arg_mid)
+    if at < 0:
+        return None
+    lead = value[:at]
+    close = ta.arg_suffix[:len(ta.arg_suffix) - len(lead)] if ta.arg_suffix.endswith(lead) else ta.arg_suffix
+    opening = lead + ta.arg_prefix + ARG_SLOT + ta.arg_mid
+    inner = value[at + len(ta.arg_prefix + "k" + ta.arg_mid):]
+    m = re.match(re.escape(lead + ta.arg_prefix) + r"(\w+)" + re.escape(ta.arg_mid), inner)
+    if m is None:
+        return None
+    nested = replace(ta, values_json=False, value_style="xml_elements", elements=(opening, close),
+                     item_tag=m.group(1))
+    n = Elements.of(nested)
+    return nested if n is not None and render_xml(P.NESTED_VALUE, n) == value else None
+
+
+def _skips_null(pr: P.Prober, ta: TaggedArgs) -> bool:
+    """Whether a null argument is left out of the call (its name is not rendered)."""
+    text = call_section(pr, "tools.null_arg", [pr.call(P.ALPHA, {P.ARG1: P.V1, P.ARG2: None})]) or ""
+    return P.V1 in text and ta.arg_prefix + P.ARG1 in text and P.ARG2 not in text
 
 
 def _sorts_keys(pr: P.Prober, ta: TaggedArgs) -> bool:

@@ -375,7 +375,8 @@ def _tagged_args(b: GrammarBuilder, t: Tools, params: dict[str, Any]) -> Node:
     args = {k: _tagged_arg(b, t, k, _with_defs(v, defs)) for k, v in props.items()}
     sep = mk(ta.separator) if ta.separator.strip() else lit("")
     one = choice(*[args[k] for k in sorted(args, key=lambda k: -len(k))])
-    required = [k for k in params.get("required", []) if k in props]
+    # a template that leaves null arguments out renders a required nullable one as nothing
+    required = [k for k in params.get("required", []) if k in props and not (ta.skips_null and _nullable(props[k]))]
     order = sorted(props, key=str.lower) if ta.sorted_keys else property_order(props, required)
     ordered = [(args[k], k in required) for k in order]
     return lenient(_ordered_args(ordered, sep), opt(one + star(sep + one)))
@@ -420,6 +421,18 @@ def _inline(node: Any, defs: dict[str, Any], depth: int) -> Any:
     return {k: _inline(v, defs, depth) for k, v in node.items()}
 
 
+def _nullable(schema: Any) -> bool:
+    """Whether ``schema`` admits null (by its type, enum, const or one of its alternatives)."""
+    if not isinstance(schema, dict):
+        return schema is True or schema is None
+    types = schema.get("type")
+    if types == "null" or (isinstance(types, list) and "null" in types):
+        return True
+    if "const" in schema and schema["const"] is None or None in (schema.get("enum") or ()):
+        return True
+    return any(_nullable(s) for k in ("anyOf", "oneOf") for s in schema.get(k) or () if isinstance(s, dict))
+
+
 def _is_string(schema: Any) -> bool:
     return isinstance(schema, dict) and schema.get("type") == "string"
 
@@ -432,14 +445,12 @@ def _tagged_arg(b: GrammarBuilder, t: Tools, name: str, schema: Any) -> Node:
     assert ta is not None
     suffix = mk(ta.arg_suffix, arg=name)
     elements = Elements.of(ta) if ta.value_style == "xml_elements" else None
-    if elements is not None:
-        # a string too is read as an element tree that is a leaf: text the same up to the closing
-        tree = lenient(xml_for_schema(b, elements, schema), xml_read(b, elements, schema))
-        value = mk(ta.arg_mid_json) + capture(Tag.ARG_XML, tree) + suffix
-        if _is_string(schema):
-            value = lenient(_text_value(t, name, schema) + suffix, value)
-    elif _is_string(schema):
+    if _is_string(schema):
         value = _text_value(t, name, schema) + suffix
+    elif elements is not None:
+        tree = lenient(xml_for_schema(b, elements, schema), xml_read(b, elements, schema))
+        typed = mk(ta.arg_mid_json) + capture(Tag.ARG_XML, tree) + suffix
+        value = lenient(typed, typed | (_text_value(t, name, {"type": "string"}) + suffix))
     else:
         tag = Tag.ARG_MARKED if ta.value_style == "marker_quoted" else Tag.ARG_VALUE
         typed = mk(ta.arg_mid_json) + capture(tag, _non_string_value(b, ta, schema)) + suffix

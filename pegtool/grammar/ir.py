@@ -61,6 +61,10 @@ class Tag(str, Enum):
     #: a value in a template's own notation with strings between quote markers (Gemma 4:
     #: ``{k:<|"|>v<|"|>}``); the text of each string inside is captured as ``ARG_STRING``
     ARG_MARKED = "arg_marked"
+    #: a value as nested elements (MiniMax-M3: ``<k><item>a</item></k>``); inside, each element is
+    #: an ``ARG`` with its name as ``ARG_NAME`` (object members) or ``TEXT`` (array items), each leaf
+    #: text an ``ARG_STRING`` (a string by the schema) or ``ARG_VALUE`` (JSON if it reads as a scalar)
+    ARG_XML = "arg_xml"
     TEXT = "text"  # generic span, for tests and custom grammars
 
 

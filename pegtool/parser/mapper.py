@@ -5,7 +5,8 @@ Capture conventions (set by :mod:`pegtool.grammar.chat`):
 * ``REASONING`` / ``CONTENT`` spans are concatenated in order;
 * each ``TOOL_CALL`` holds ``TOOL_NAME``, an optional ``TOOL_ID``, and either ``TOOL_ARGS`` (the
   JSON object text) or ``ARG`` pairs of ``ARG_NAME`` with ``ARG_VALUE`` (JSON text),
-  ``ARG_MARKED`` (a value in a template's notation with marker-quoted strings, converted here) or
+  ``ARG_MARKED`` (a value in a template's notation with marker-quoted strings, converted here),
+  ``ARG_XML`` (a value as nested elements, converted here) or
   ``ARG_STRING`` (a raw string, JSON-encoded here).
 
 Snapshots of a growing output must only grow (see :mod:`pegtool.messages`): a partial call's
@@ -35,6 +36,7 @@ from pegtool.grammar.ir import Tag
 from pegtool.messages import ChatMessage, ToolCall
 from pegtool.parser.engine import CaptureNode
 from pegtool.parser.notation import marker_literal_json
+from pegtool.parser.xmlvalue import xml_value_json
 
 
 def make_call_id(index: int, name: str, salt: str = "") -> str:
@@ -126,6 +128,9 @@ def _arg_pair(text: str, node: CaptureNode) -> tuple[str, str, bool] | None:
     if marked is not None:
         # held back until complete: its JSON form is only known then
         return key, ("" if marked.partial else _marked_as_json(text, marked)), not marked.partial
+    tree = _child(node, Tag.ARG_XML)
+    if tree is not None:
+        return key, ("" if tree.partial else xml_value_json(text, tree)), not tree.partial
     val = _child(node, Tag.ARG_VALUE)
     if val is None:
         return key, "", False
