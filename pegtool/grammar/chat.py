@@ -204,10 +204,11 @@ def _reasoning(a: Analysis, o: _Opts, trig: str) -> Node:
     start = r.start.strip()
     closed = capture(Tag.REASONING, until(r.end)) + mk(r.end) + space()
     if start and start in gp and r.end in gp[gp.rfind(start):]:
-        # pre-closed by the prompt: nothing to generate; a stray closed block is still read as
-        # reasoning, unless a tool call starts first (so a stream does not show a call as reasoning)
+        # pre-closed by the prompt: at most a repeated end marker is generated (DeepSeek V3.2's
+        # turns start with one); a stray closed block is still read as reasoning, unless a tool
+        # call starts first (so a stream does not show a call as reasoning)
         stray = capture(Tag.REASONING, until(*[d for d in (r.end, trig) if d])) + mk(r.end) + space()
-        return space() + lenient(lit(""), opt(stray))
+        return space() + lenient(opt(mk(r.end) + space()), opt(stray))
     if o.tool_calls_in_reasoning and trig:
         open_call = capture(Tag.REASONING, until(trig, r.end))
         body = closed | (open_call + _peek_lit(trig))
