@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ from pegtool.parser import Status, parse
 from pegtool.parser.chat import ChatParser
 from pegtool.parser.notation import decode_marker_literal, marker_literal_json
 from pegtool.template import load_template
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stream_support import stream_by_character  # noqa: E402
 
 Q = '<|"|>'
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,18 +153,10 @@ def test_calls_parse_in_any_key_order(gemma: ChatParser) -> None:
 
 
 def test_streamed_values_are_held_back_until_complete(gemma: ChatParser) -> None:
-    stream = gemma.stream()
-    sent = ""
-    for i, ch in enumerate(CALLS):
-        for d in stream.feed(ch):
-            sent += "".join(tc["function"].get("arguments", "") for tc in d.get("tool_calls", []))
-        if CALLS[:i + 1].endswith("filters:{ max_results : 5 , lang:<|\"|>f"):
-            assert sent.endswith('"filters": ')  # the open value is not sent yet
-    final = stream.finish()
+    final, at_open_value, sent = stream_by_character(gemma, CALLS, "filters:{ max_results : 5 , lang:<|\"|>f")
+    assert at_open_value.endswith('"filters": ')  # the open value is not sent yet
     assert final == gemma.parse(CALLS)
-    args = "".join(c.arguments for c in final.tool_calls)
-    assert sent + "".join(tc["function"].get("arguments", "") for d in stream.finish_deltas
-                          for tc in d.get("tool_calls", [])) == args
+    assert sent == "".join(c.arguments for c in final.tool_calls)
 
 
 OK_CALL = '<|tool_call>call:set_alarm{days:[<|"|>mon<|"|>],repeat:true,time:<|"|>07:30<|"|>}<tool_call|>'

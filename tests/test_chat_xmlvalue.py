@@ -5,6 +5,7 @@ that finds the notation, and parsing / streaming calls."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ from pegtool.parser import Status, parse
 from pegtool.parser.chat import ChatParser
 from pegtool.parser.xmlvalue import scalar, xml_value_json
 from pegtool.template import load_template
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stream_support import stream_by_character  # noqa: E402
 
 NS = "]<]minimax[>["
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,18 +175,10 @@ def test_calls_parse(minimax: ChatParser) -> None:
 
 def test_streamed_values_are_held_back_until_complete(minimax: ChatParser) -> None:
     text = "</mm:think>" + CALLS
-    stream = minimax.stream()
-    sent = ""
-    for i, ch in enumerate(text):
-        for d in stream.feed(ch):
-            sent += "".join(tc["function"].get("arguments", "") for tc in d.get("tool_calls", []))
-        if text[:i + 1].endswith("<max_results>5"):
-            assert sent.endswith('"filters": ')  # the open value is not sent yet
-    final = stream.finish()
+    final, at_open_value, sent = stream_by_character(minimax, text, "<max_results>5")
+    assert at_open_value.endswith('"filters": ')  # the open value is not sent yet
     assert final == minimax.parse(text)
-    args = "".join(c.arguments for c in final.tool_calls)
-    assert sent + "".join(tc["function"].get("arguments", "") for d in stream.finish_deltas
-                          for tc in d.get("tool_calls", [])) == args
+    assert sent == "".join(c.arguments for c in final.tool_calls)
 
 
 def test_generation_takes_the_rendered_call_and_may_leave_out_a_nullable_argument() -> None:

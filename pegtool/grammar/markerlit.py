@@ -37,6 +37,7 @@ from pegtool.grammar.builder import (
 )
 from pegtool.grammar.ir import Node, Tag
 from pegtool.grammar.json_rules import bounded_number
+from pegtool.grammar.narrowing import narrowed
 
 #: Characters a value of the notation may start with (a quote marker must start otherwise).
 VALUE_STARTS = "{[-0123456789tfTFNn"
@@ -93,22 +94,9 @@ def _string(quote: str, schema: Any = None) -> Node:
 
 def marker_for_schema(b: GrammarBuilder, quote: str, schema: Any, depth: int = 4) -> Node:
     """A value narrowed by ``schema`` where cheap; :func:`marker_generic` otherwise."""
-    if not isinstance(schema, dict) or depth <= 0:
-        return marker_generic(b, quote)
-    if "const" in schema:
-        return _literals([schema["const"]], b, quote)
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return _literals(schema["enum"], b, quote)
-    types = schema.get("type")
-    if isinstance(types, str):
-        types = [types]
-    if not isinstance(types, list) or not types or not all(isinstance(t, str) for t in types):
-        return marker_generic(b, quote)
-    if "integer" in types and "number" in types:
-        types = [t for t in types if t != "integer"]
-    alts = [_typed(b, quote, t, schema, depth) for t in dict.fromkeys(types)]
-    known = [a for a in alts if a is not None]
-    return choice(*known) if len(known) == len(alts) else marker_generic(b, quote)
+    return narrowed(schema, depth, generic=lambda: marker_generic(b, quote),
+                    literals=lambda vs: _literals(vs, b, quote),
+                    typed=lambda kind, s, d: _typed(b, quote, kind, s, d))
 
 
 def _typed(b: GrammarBuilder, quote: str, kind: str, schema: dict[str, Any], depth: int) -> Node | None:

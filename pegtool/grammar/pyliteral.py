@@ -15,6 +15,7 @@ from typing import Any
 from pegtool.grammar.builder import GrammarBuilder, chars, choice, lit, opt, ref, repeat, space, star
 from pegtool.grammar.ir import Node
 from pegtool.grammar.json_rules import MAX_DIGITS
+from pegtool.grammar.narrowing import narrowed
 
 _DIGITS = chars([("0", "9")])
 
@@ -70,22 +71,8 @@ _SCALAR = {"null": lambda: lit("None"), "boolean": lambda: choice(lit("True"), l
 
 def python_for_schema(b: GrammarBuilder, schema: Any, depth: int = 3) -> Node:
     """A Python literal narrowed by ``schema`` where cheap; the generic literal otherwise."""
-    if not isinstance(schema, dict) or depth <= 0:
-        return python_value(b)
-    if "const" in schema:
-        return _literal_of([schema["const"]], b)
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return _literal_of(schema["enum"], b)
-    types = schema.get("type")
-    if isinstance(types, str):
-        types = [types]
-    if not isinstance(types, list) or not types or not all(isinstance(t, str) for t in types):
-        return python_value(b)
-    if "integer" in types and "number" in types:
-        types = [t for t in types if t != "integer"]
-    alts = [_typed(b, t, schema, depth) for t in types]
-    known = [a for a in alts if a is not None]
-    return choice(*known) if len(known) == len(alts) else python_value(b)
+    return narrowed(schema, depth, generic=lambda: python_value(b), literals=lambda vs: _literal_of(vs, b),
+                    typed=lambda kind, s, d: _typed(b, kind, s, d))
 
 
 def _typed(b: GrammarBuilder, kind: str, schema: dict[str, Any], depth: int) -> Node | None:

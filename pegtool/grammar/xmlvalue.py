@@ -40,6 +40,7 @@ from pegtool.grammar.builder import (
     until,
 )
 from pegtool.grammar.ir import Node, Tag
+from pegtool.grammar.narrowing import narrowed
 
 
 @dataclass(frozen=True)
@@ -141,25 +142,13 @@ def xml_generic(b: GrammarBuilder, n: Elements) -> Node:
 
 def xml_for_schema(b: GrammarBuilder, n: Elements, schema: Any, depth: int = 4) -> Node:
     """A value narrowed by ``schema`` where cheap; :func:`xml_generic` otherwise."""
-    if not isinstance(schema, dict) or depth <= 0:
-        return xml_generic(b, n)
-    if "const" in schema:
-        return _literals([schema["const"]], b, n)
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return _literals(schema["enum"], b, n)
-    types = schema.get("type")
-    if isinstance(types, str):
-        types = [types]
-    if not isinstance(types, list) or not types or not all(isinstance(t, str) for t in types):
-        return xml_generic(b, n)
-    if "integer" in types and "number" in types:
-        types = [t for t in types if t != "integer"]
-    # elements first, then scalars, raw strings, and the empty text of null last: an alternative
-    # that ends early would stop the PEG reading before the closing
-    rank = {"object": 0, "array": 1, "boolean": 2, "integer": 3, "number": 3, "string": 4, "null": 5}
-    alts = [_typed(b, n, t, schema, depth) for t in sorted(dict.fromkeys(types), key=lambda t: rank.get(t, 9))]
-    known = [a for a in alts if a is not None]
-    return choice(*known) if len(known) == len(alts) else xml_generic(b, n)
+    return narrowed(schema, depth, generic=lambda: xml_generic(b, n), literals=lambda vs: _literals(vs, b, n),
+                    typed=lambda kind, s, d: _typed(b, n, kind, s, d), order=lambda kind: _RANK.get(kind, 9))
+
+
+#: elements first, then scalars, raw strings, and the empty text of null last: an alternative that
+#: ends early would stop the PEG reading before the closing
+_RANK = {"object": 0, "array": 1, "boolean": 2, "integer": 3, "number": 3, "string": 4, "null": 5}
 
 
 def _typed(b: GrammarBuilder, n: Elements, kind: str, schema: dict[str, Any], depth: int) -> Node | None:
