@@ -58,7 +58,7 @@ from pegtool.grammar.builder import (
 from pegtool.grammar.ir import Grammar, Node, Tag
 from pegtool.grammar.markerlit import marker_for_schema, marker_value
 from pegtool.grammar.pyliteral import python_for_schema
-from pegtool.grammar.schema_struct import property_order
+from pegtool.grammar.schema_struct import ordered_members, property_order
 from pegtool.grammar.xmlvalue import Elements, xml_for_schema, xml_read
 
 _WS = re.compile(r"\s+")
@@ -380,24 +380,10 @@ def _tagged_args(b: GrammarBuilder, t: Tools, params: dict[str, Any]) -> Node:
     required = [k for k in params.get("required", []) if k in props and not (ta.skips_null and _nullable(props[k]))]
     order = sorted(props, key=str.lower) if ta.sorted_keys else property_order(props, required)
     ordered = [(args[k], k in required) for k in order]
-    return lenient(_ordered_args(ordered, sep), opt(one + star(sep + one)))
-
-
-def _ordered_args(args: list[tuple[Node, bool]], sep: Node) -> Node:
-    """Generation order for tagged arguments, like JSON objects (required first, then optional,
-    each at most once; :func:`~pegtool.grammar.schema_struct.property_order`), or sorted by name
-    for templates that sort them (``sorted_keys``, Jinja's case-insensitive ``dictsort``)::
-
-        rest_i  = sep arg_i rest_i+1  |  (sep arg_i)? rest_i+1      (required | optional)
-        first_i = arg_i rest_i+1      |  arg_i rest_i+1 / first_i+1 / ε"""
-    rest: list[Node] = [lit("")] * (len(args) + 1)
-    first: list[Node] = [lit("")] * (len(args) + 1)
-    for i in range(len(args) - 1, -1, -1):
-        arg, needed = args[i]
-        step = sep + arg
-        rest[i] = (step if needed else opt(step)) + rest[i + 1]
-        first[i] = arg + rest[i + 1] if needed else choice(arg + rest[i + 1], first[i + 1])
-    return first[0]
+    # the generation order: like JSON object keys (required first, then optional, each at most
+    # once), or sorted by name for templates that sort them (Jinja's case-insensitive dictsort)
+    strict = ordered_members(ordered, sep)
+    return lenient(strict if any(req for _, req in ordered) else opt(strict), opt(one + star(sep + one)))
 
 
 def _with_defs(schema: Any, defs: dict[str, Any]) -> Any:

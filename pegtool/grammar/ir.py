@@ -39,7 +39,7 @@ Code points, not bytes, everywhere. Character ranges are stored as integer code 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any, Union
@@ -323,6 +323,23 @@ def children(node: Node) -> Iterator[Node]:
         yield node.loose
 
 
+def map_children(node: Node, f: Callable[[Node], Node]) -> Node:
+    """``node`` rebuilt with ``f`` applied to each direct sub-node (the same node if it has none)."""
+    if isinstance(node, Seq):
+        return Seq(tuple(f(i) for i in node.items))
+    if isinstance(node, Choice):
+        return Choice(tuple(f(a) for a in node.alts))
+    if isinstance(node, Repeat):
+        return Repeat(f(node.item), node.min, node.max)
+    if isinstance(node, Capture):
+        return Capture(node.tag, f(node.item))
+    if isinstance(node, (Peek, Not, Atomic, Trigger)):
+        return type(node)(f(node.item))
+    if isinstance(node, Lenient):
+        return Lenient(f(node.item), f(node.loose))
+    return node
+
+
 def walk(node: Node) -> Iterator[Node]:
     """All nodes under ``node`` (pre-order, iterative, not following ``Ref``)."""
     stack = [node]
@@ -344,17 +361,7 @@ def one_side(grammar: Grammar, side: str) -> Grammar:
     def fix(node: Node) -> Node:
         if isinstance(node, Lenient):
             return fix(node.loose if pick_loose else node.item)
-        if isinstance(node, Seq):
-            return Seq(tuple(fix(i) for i in node.items))
-        if isinstance(node, Choice):
-            return Choice(tuple(fix(a) for a in node.alts))
-        if isinstance(node, Repeat):
-            return Repeat(fix(node.item), node.min, node.max)
-        if isinstance(node, Capture):
-            return Capture(node.tag, fix(node.item))
-        if isinstance(node, (Peek, Not, Atomic, Trigger)):
-            return type(node)(fix(node.item))
-        return node
+        return map_children(node, fix)
 
     return Grammar(tuple((name, fix(body)) for name, body in grammar.rules), grammar.root)
 

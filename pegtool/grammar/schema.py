@@ -45,7 +45,7 @@ from pegtool.grammar.automata import (
 )
 from pegtool.grammar.builder import GrammarBuilder, choice, seq, until
 from pegtool.grammar.formats import format_regex, integer_range_regex
-from pegtool.grammar.ir import Grammar, Json, JsonSchema, Node, Ref, SchemaText, Seq, walk
+from pegtool.grammar.ir import Grammar, Json, JsonSchema, Node, Ref, SchemaText, Seq, map_children, walk
 from pegtool.grammar.regex import regex_dfa
 from pegtool.grammar.schema_norm import (
     ANNOTATIONS,
@@ -63,9 +63,9 @@ from pegtool.grammar.schema_norm import (
 )
 
 MAX_REPEAT = 2000  # llama.cpp: m > 2000 is an error, n > 2000 silently means unbounded
-#: Schema-typed numbers: each part at most 16 digits (``json_rules.MAX_DIGITS``, as llama.cpp)
-NUMBER_RE = r"-?(0|[1-9][0-9]{0,15})(\.[0-9]{1,16})?([eE][-+]?[0-9]{1,16})?"
-INTEGER_RE = r"-?(0|[1-9][0-9]{0,15})"
+#: Schema-typed numbers: each part at most ``json_rules.MAX_DIGITS`` digits (as llama.cpp)
+INTEGER_RE = rf"-?(0|[1-9][0-9]{{0,{jr.MAX_DIGITS - 1}}})"
+NUMBER_RE = rf"{INTEGER_RE}(\.[0-9]{{1,{jr.MAX_DIGITS}}})?([eE][-+]?[0-9]{{1,{jr.MAX_DIGITS}}})?"
 
 
 class UnsupportedSchemaWarning(UserWarning):
@@ -500,21 +500,9 @@ def _lower_node(node: Node, b: GrammarBuilder, found: list[SchemaWarning]) -> No
 
 
 def _substitute(node: Node, table: dict[Node, Node]) -> Node:
-    from pegtool.grammar.ir import Atomic, Capture, Choice, Not, Peek, Repeat, Trigger
-
     if node in table:
         return table[node]
-    if isinstance(node, Seq):
-        return Seq(tuple(_substitute(n, table) for n in node.items))
-    if isinstance(node, Choice):
-        return Choice(tuple(_substitute(n, table) for n in node.alts))
-    if isinstance(node, Repeat):
-        return Repeat(_substitute(node.item, table), node.min, node.max)
-    if isinstance(node, Capture):
-        return Capture(node.tag, _substitute(node.item, table))
-    if isinstance(node, (Peek, Not, Atomic, Trigger)):
-        return type(node)(_substitute(node.item, table))
-    return node
+    return map_children(node, lambda child: _substitute(child, table))
 
 
 def lower(grammar: Grammar) -> tuple[Grammar, list[SchemaWarning]]:

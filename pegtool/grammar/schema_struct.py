@@ -19,6 +19,7 @@ optionals over the prefix and a bounded repetition for the rest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pegtool.errors import SchemaError
@@ -67,7 +68,7 @@ def visit_object(c: _Compiler, s: dict[str, Any], ptr: str, name: str) -> Node:
     extra = _extra_member(c, addl, list(props), ptr, name)
     if not entries and extra is None:
         return seq("{", jr.ws(c.b), "}")
-    body = _first(c, entries, extra, 0, name)
+    body = ordered_members(entries, _sep(c), extra, lambda i, rest: c.intern(f"{name}-rest-{i}", rest))
     may_be_empty = not any(req for _, req in entries)
     return jr.bracketed(c.b, "{", body, "}", may_be_empty)
 
@@ -92,26 +93,25 @@ def _extra_member(c: _Compiler, addl: Any, declared: list[str], ptr: str, name: 
     return c.intern(f"{name}-additional-kv", _member(c, key, value))
 
 
-def _rest(c: _Compiler, entries: list[tuple[Node, bool]], extra: Node | None, i: int, name: str) -> Node:
-    """Members ``i..`` after at least one member was written (each preceded by a comma)."""
-    if i == len(entries):
-        return repeat(seq(_sep(c), extra), 0, None) if extra is not None else EPS
-    kv, req = entries[i]
-    step = seq(_sep(c), kv)
-    node = seq(step if req else opt(step), _rest(c, entries, extra, i + 1, name))
-    return c.intern(f"{name}-rest-{i}", node) if node != EPS else node
-
-
-def _first(c: _Compiler, entries: list[tuple[Node, bool]], extra: Node | None, i: int, name: str) -> Node:
-    """Members ``i..`` with none written yet; never matches the empty string."""
-    if i == len(entries):
-        assert extra is not None
-        return seq(extra, repeat(seq(_sep(c), extra), 0, None))
-    kv, req = entries[i]
-    here = seq(kv, _rest(c, entries, extra, i + 1, name))
-    if req or (i + 1 == len(entries) and extra is None):
-        return here
-    return choice(here, _first(c, entries, extra, i + 1, name))
+def ordered_members(entries: list[tuple[Node, bool]], sep: Node, extra: Node | None = None,
+                    intern: Callable[[int, Node], Node] | None = None) -> Node:
+    """``first_0`` of the module docstring: the members ``(node, required)`` in their order, each at
+    most once, ``sep`` between two, then ``extra`` members repeated; never the empty string (wrap
+    it in an optional when no member is required). ``intern(i, rest_i)`` may turn the shared
+    ``rest`` tails into rules. Also used for tagged tool arguments (:mod:`pegtool.grammar.chat`)."""
+    rest = repeat(seq(sep, extra), 0, None) if extra is not None else EPS  # rest_{i+1}
+    first = seq(extra, rest) if extra is not None else None  # first_{i+1}
+    for i in range(len(entries) - 1, -1, -1):
+        node, req = entries[i]
+        here = seq(node, rest)
+        first = here if req or first is None else choice(here, first)
+        if i:
+            step = seq(sep, node)
+            rest = seq(step if req else opt(step), rest)
+            if intern is not None and rest != EPS:
+                rest = intern(i, rest)
+    assert first is not None, "no members"
+    return first
 
 
 # --- arrays -----------------------------------------------------------------------------------

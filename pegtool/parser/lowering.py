@@ -14,21 +14,13 @@ from typing import Any
 
 from pegtool.grammar.builder import GrammarBuilder
 from pegtool.grammar.ir import (
-    Atomic,
-    Capture,
-    Choice,
     Grammar,
     Json,
     JsonSchema,
-    Lenient,
     Node,
-    Not,
-    Peek,
-    Repeat,
     SchemaText,
-    Seq,
-    Trigger,
     Until,
+    map_children,
     one_side,
     walk,
 )
@@ -92,19 +84,7 @@ def fallback_lower(grammar: Grammar) -> tuple[Grammar, list[str]]:
 
 def transform(node: Node, fn: Callable[[Node], Node]) -> Node:
     """Rebuild ``node`` bottom-up, applying ``fn`` to every node."""
-    if isinstance(node, Seq):
-        return fn(Seq(tuple(transform(i, fn) for i in node.items)))
-    if isinstance(node, Choice):
-        return fn(Choice(tuple(transform(a, fn) for a in node.alts)))
-    if isinstance(node, Repeat):
-        return fn(Repeat(transform(node.item, fn), node.min, node.max))
-    if isinstance(node, Capture):
-        return fn(Capture(node.tag, transform(node.item, fn)))
-    if isinstance(node, (Peek, Not, Atomic, Trigger)):
-        return fn(type(node)(transform(node.item, fn)))
-    if isinstance(node, Lenient):
-        return fn(Lenient(transform(node.item, fn), transform(node.loose, fn)))
-    return fn(node)
+    return fn(map_children(node, lambda child: transform(child, fn)))
 
 
 __all__ = ["fallback_lower", "lower_grammar", "needs_lowering", "transform"]
