@@ -185,7 +185,8 @@ def chat_completion(llama: Any, request: dict[str, Any], *, chat_format: ChatFor
 
 def _stream(llama: Any, prep: Prepared, gen: Generation, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
     return stream_chunks(prep.parser, gen, lambda: gen.finish_reason,
-                         model=_model_name(llama, request), cid=completion_id())
+                         model=_model_name(llama, request), cid=completion_id(),
+                         extra=lambda: {"raw_text": gen.text})
 
 
 def _legacy_tools(functions: Any, function_call: Any) -> tuple[Any, Any]:

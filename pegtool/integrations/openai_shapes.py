@@ -74,10 +74,11 @@ def chunk_object(delta: dict[str, Any], *, cid: str, model: str = "", created: i
 
 
 def stream_chunks(parser: Any, pieces: Iterable[str], stopped_by: Any, *, model: str = "",
-                  cid: str | None = None) -> Iterator[dict[str, Any]]:
+                  cid: str | None = None, extra: Any = None) -> Iterator[dict[str, Any]]:
     """Chunks for text ``pieces`` fed through ``parser.stream()``.
 
     ``stopped_by`` is called after the pieces are exhausted and returns "stop" or "length".
+    ``extra`` (called at the end) gives a dict put under the last chunk's ``"pegtool"`` key.
     The last chunk has an empty delta and the finish reason.
     """
     cid, created = cid or completion_id(), int(time.time())
@@ -91,4 +92,7 @@ def stream_chunks(parser: Any, pieces: Iterable[str], stopped_by: Any, *, model:
     for delta in stream.deltas[sent:]:
         yield chunk_object(delta, cid=cid, model=model, created=created)
     finish = finish_reason(final, stopped_by())
-    yield chunk_object({}, cid=cid, model=model, created=created, finish=finish)
+    last = chunk_object({}, cid=cid, model=model, created=created, finish=finish)
+    if extra is not None:
+        last["pegtool"] = extra()
+    yield last

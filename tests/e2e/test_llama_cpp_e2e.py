@@ -94,10 +94,15 @@ def _request(dialect: str, messages: list[dict[str, Any]], tool_choice: Any, **e
             "temperature": 0, "repeat_penalty": 1.3, "max_tokens": MAX_TOKENS, **extra}
 
 
-def _run(dialect: str, request: dict[str, Any]) -> dict[str, Any]:
+def _run(dialect: str, request: dict[str, Any]) -> Any:
+    """One generation from a reset model state. llama.cpp reuses the cached prompt prefix of the
+    previous request, and greedy decoding on CPU is not bit-stable across batch shapes, so without
+    the reset a test's output would depend on which test ran before it."""
     from pegtool.integrations.llama_cpp import chat_completion
 
-    return chat_completion(load_llama(), request, chat_format=_format(dialect))
+    llama = load_llama()
+    llama.reset()
+    return chat_completion(llama, request, chat_format=_format(dialect))
 
 
 def _assert_valid_calls(dialect: str, out: dict[str, Any], names: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -129,18 +134,37 @@ def test_named_tool_call_validates(dialect: str) -> None:
     assert {c["function"]["name"] for c in calls} == {name}
 
 
+def _calls_of(message: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(c["function"]["name"], c["function"]["arguments"]) for c in message.get("tool_calls") or []]
+
+
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_streaming_equals_non_streamed(dialect: str) -> None:
+    """The streamed chunks of a real generation equal the plain completion of the *same* text.
+
+    Two separate generations are not compared: their texts may differ on another machine (see
+    ``_run``); what streaming promises is that its deltas add up to the one-shot parse."""
+    from pegtool.integrations.llama_cpp import prepare_request
+    from pegtool.integrations.openai_shapes import completion_object, finish_reason
     from pegtool.messages import apply_deltas
 
-    whole = _run(dialect, _request(dialect, ASK, "required"))
-    chunks = list(_run(dialect, _request(dialect, ASK, "required", stream=True)))
+    request = _request(dialect, ASK, "required")
+    chunks = list(_run(dialect, {**request, "stream": True}))
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    assert chunks[0]["choices"][0]["delta"].get("role") == "assistant"
+    raw = chunks[-1]["pegtool"]["raw_text"]
     streamed = apply_deltas([c["choices"][0]["delta"] for c in chunks]).to_openai()
-    message = whole["choices"][0]["message"]
-    assert streamed.get("tool_calls") == message.get("tool_calls")
-    assert (streamed.get("content") or None) == (message.get("content") or None)
-    assert chunks[-1]["choices"][0]["finish_reason"] == whole["choices"][0]["finish_reason"]
+    prep = prepare_request(_format(dialect), request)
+    parsed = prep.parser.parse(raw)
+    message = completion_object(parsed, finish=finish_reason(parsed, "stop"))["choices"][0]["message"]
+    assert _calls_of(streamed) == _calls_of(message), raw
+    assert all(c["id"] for c in streamed.get("tool_calls") or []), raw
+    assert (streamed.get("content") or None) == (message.get("content") or None), raw
+    assert streamed.get("reasoning_content") == message.get("reasoning_content"), raw
+    # the streamed calls are real calls too
+    _assert_valid_calls(dialect, {"choices": [{"message": streamed,
+                                               "finish_reason": chunks[-1]["choices"][0]["finish_reason"]}],
+                                  "pegtool": {"raw_text": raw}})
 
 
 def _trigger_bias(prep: Any, tokens: str, strength: float) -> tuple[str, dict[str, float]]:
