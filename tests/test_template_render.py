@@ -163,3 +163,46 @@ def test_normalize_tools_forms() -> None:
 def test_compiled_once_per_text() -> None:
     source = TemplateSource.from_text("{{ 1 }}")
     assert Renderer(source)._template is Renderer(source)._template
+
+
+def test_datetime_variable_defaults_to_today() -> None:
+    source = TemplateSource.from_text("Today is {{ datetime }}.")
+    fixed = Renderer(source, now=datetime(2024, 7, 1, 9, 30)).render(USER)
+    assert fixed == "Today is 2024-07-01."
+    assert Renderer(source).render(USER, datetime="yesterday") == "Today is yesterday."
+
+
+_DESCRIBES = ("{% for t in tools %}{{ t.function.name }}: {{ t.function.description }};"
+              "{% for k, v in t.function.parameters.properties|items %} {{ k }}={{ v.description }}"
+              "{% endfor %}{% endfor %}")
+
+
+def test_missing_descriptions_get_an_empty_default() -> None:
+    tools = normalize_tools([{"name": "f", "parameters": {"type": "object", "properties": {
+        "a": {"type": "string", "description": "the a"}, "b": {"type": "integer"}}}}])
+    assert render(_DESCRIBES, tools=tools) == "f: ; a=the a b="
+    # a tool that carries every description renders exactly as given (no retry, no defaults)
+    tools[0]["function"]["description"] = "does f"
+    tools[0]["function"]["parameters"]["properties"]["b"]["description"] = "the b"
+    assert render(_DESCRIBES, tools=tools) == "f: does f; a=the a b=the b"
+
+
+def test_a_template_that_fails_for_another_reason_still_fails() -> None:
+    with pytest.raises(TemplateError, match="nothing"):
+        render("{{ tools[0].function.nothing.deeper }}", tools=normalize_tools([{"name": "f", "parameters": {}}]))
+
+
+_PY_TYPE = ("{%- macro ty(s) %}{%- if s.type == 'string' %}str{%- elif s.type == 'object' %}"
+            "Dict[str, {{ ty(s.additionalProperties) }}]{%- elif s.type is iterable %}Union[{%- for t in s.type %}"
+            "{{ ty({'type': t}) }}{%- endfor %}]{%- else %}Any{%- endif %}{%- endmacro %}"
+            "{% for k, v in tools[0].function.parameters.properties|items %}{{ k }}: {{ ty(v) }}; {% endfor %}")
+
+
+def test_object_schemas_and_type_lists_that_a_type_macro_cannot_read() -> None:
+    # Command-R+ / Hermes-style macros: an object without additionalProperties is undefined, and a
+    # type list holding "null" recurses without end over the string's letters
+    tools = normalize_tools([{"name": "f", "parameters": {"type": "object", "properties": {
+        "o": {"type": "object"}, "n": {"type": ["string", "null"]}}}}])
+    out = render(_PY_TYPE, tools=tools)
+    assert out.startswith("o: Dict[str, ") and "; n: " in out  # rendered (as the macro reads {} / anyOf)
+    assert tools[0]["function"]["parameters"]["properties"]["o"] == {"type": "object"}  # caller's data untouched

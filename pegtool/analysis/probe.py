@@ -119,7 +119,13 @@ class Prober:
         gp = self.generation_prompt(probe, tools=tools, **kwargs)
         if base is None or full is None or gp is None:
             return None
-        segment = full[marker_safe_prefix(base, full):]
+        start = marker_safe_prefix(base, full)
+        if gp and not full.startswith(gp, start):
+            # a turn opener the template also writes after the messages (Command-R+ appends a
+            # system turn: the common prefix runs into ``<|START_OF_TURN_TOKEN|>``): back up to it
+            start = next((start - k for k in range(1, min(len(gp), start) + 1)
+                          if full.startswith(gp, start - k)), start)
+        segment = full[start:]
         return Turn(gp, segment, segment[marker_safe_prefix(gp, segment):])
 
     def output(self, probe: str, assistant: dict[str, Any], **kwargs: Any) -> str | None:

@@ -163,7 +163,7 @@ def analyze_content(pr: P.Prober, reasoning: Reasoning) -> tuple[Content, tuple[
     before, _, after = out.partition(P.CONTENT)
     start = _content_start(_strip_empty_reasoning(before, reasoning).strip(), reasoning)
     end = _content_end(pr, after)
-    eot = after.strip()
+    eot = _before_next_turn(pr, after.strip())
     if not end and start and eot[len(first_marker(eot)):].strip():
         end = first_marker(eot)  # the turn's end follows the content's own end marker
     if start or end:
@@ -191,6 +191,25 @@ def _content_end(pr: P.Prober, after: str) -> str:
     shared = after[:marker_safe_prefix(after, after_call)].strip()
     rest = after.strip()[len(shared):].strip()
     return shared if rest and markers_in(shared) and not _WS.search(shared) else ""
+
+
+def _before_next_turn(pr: P.Prober, eot: str) -> str:
+    """``eot`` cut where a turn the template writes after every conversation begins: Command-R+
+    appends an instruction turn after the last message, Firefunction v2 the assistant header
+    whether or not a generation prompt was asked for. Such a tail ends the render without the
+    assistant message too, and it opens a turn: it starts with the generation prompt's first
+    marker, or (no generation prompt) it is the header the assistant's content follows."""
+    base = (pr.render("content.base", pr.messages()) or "").rstrip()
+    full = pr.render("content.full", pr.messages(pr.assistant(P.CONTENT))) or ""
+    header = full[:full.find(P.CONTENT)].rstrip() if P.CONTENT in full else ""
+    opener = first_marker((pr.generation_prompt("generation_prompt") or "").strip())
+
+    def opens_turn(tail: str) -> bool:
+        return tail.startswith(opener) if opener else bool(header) and header.endswith(tail)
+
+    cut = next((i for i in range(1, len(eot))
+                if eot[i] in "<[" and base.endswith(eot[i:]) and opens_turn(eot[i:])), 0)
+    return eot[:cut].rstrip() if cut else eot
 
 
 def _eot(text: str) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pegtool.analysis import probe as P
 from pegtool.analysis.analyze import analyze
-from pegtool.analysis.diff import marker_safe_prefix
+from pegtool.analysis.diff import first_marker, lcs, marker_safe_prefix
 from pegtool.analysis.record import Analysis, ReasoningMode, ToolFormat
 from pegtool.errors import PegtoolError
 from pegtool.template import Renderer, TemplateSource, load_template
@@ -110,8 +110,25 @@ def model_text(renderer: Renderer, a: Analysis, msg: dict[str, Any], tools: list
     prompt = renderer.render(user, tools=tl, add_generation_prompt=True, **extra)
     full = renderer.render(user + [msg], tools=tl, **extra)
     gp = prompt[marker_safe_prefix(base, prompt):]
-    text = full[len(prompt):] if full.startswith(prompt) else full[marker_safe_prefix(prompt, full):]
+    if full.startswith(prompt):
+        text = full[len(prompt):]
+    else:
+        start = marker_safe_prefix(base, full)
+        start = next((start - k for k in range(min(len(gp), start) + 1) if full.startswith(gp, start - k)), start)
+        text = full[start + len(gp):] if full.startswith(gp, start) else full[marker_safe_prefix(prompt, full):]
+        text = _without_appended_turn(text, base, first_marker(gp.strip()))
     return gp, strip_end_of_turn(text, a.end_of_turn)
+
+
+def _without_appended_turn(text: str, base: str, opener: str) -> str:
+    """``text`` without a turn the template writes after every conversation (Command-R+ appends
+    an instruction turn after the last message): the tail ``text`` shares with the render
+    without the assistant message, from the turn opener on."""
+    if not opener:
+        return text
+    tail = text[len(text) - lcs(text, base):]
+    i = tail.find(opener)
+    return text[:len(text) - len(tail) + i] if i >= 0 else text
 
 
 def strip_end_of_turn(text: str, eot: tuple[str, ...]) -> str:

@@ -8,6 +8,14 @@ into a :class:`~pegtool.errors.TemplateError` (a :class:`TemplateRaised` for the
 sandbox allows ``list.append``) never changes the caller's data. ``tools`` are passed as given;
 call :func:`normalize_tools` first to get OpenAI envelopes. Firefunction v2 reads a
 ``functions`` variable (a JSON string): pass it as a keyword when wanted.
+
+Two defaults keep ordinary requests from failing where Hugging Face would: a ``datetime``
+variable holds today's date unless given (Firefunction v2 prints ``Today is {datetime}.``), and a
+template that reads ``description`` of a tool or parameter that has none (Command-R+ prints every
+parameter's description), or ``additionalProperties`` of an object schema that leaves it out
+(Command-R+ turns it into a Python type), is rendered again with those defaults written out: an
+empty description, and ``additionalProperties: {}`` (what JSON Schema assumes when it is absent).
+A render that recurses without end is tried again with type lists written as ``anyOf``.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from pegtool.template.sandbox import (
     check_budget,
     compile_template,
     limits,
+    today,
 )
 from pegtool.template.source import TemplateSource
 
@@ -49,6 +58,68 @@ def normalize_tools(tools: Iterable[Mapping[str, Any]] | None) -> list[dict[str,
         else:
             raise TemplateError(f"tool {i} has neither a 'function' object nor a 'name'")
     return out
+
+
+_DEFAULTED = ("description", "additionalProperties")
+
+
+def _type_lists_as_any_of(tools: Any) -> list[Any] | None:
+    """``tools`` with every ``"type": [a, b]`` written as the equivalent ``"anyOf": [{"type": a},
+    {"type": b}]`` (None when there is none): the type macro of Hermes 2 Pro / 3 and Command-R+
+    recurses without end on a type list holding ``"null"`` (it iterates the string's letters)."""
+    found = False
+
+    def walk(obj: Any) -> Any:
+        nonlocal found
+        if isinstance(obj, list):
+            return [walk(v) for v in obj]
+        if not isinstance(obj, dict):
+            return obj
+        out = {k: walk(v) for k, v in obj.items()}
+        if isinstance(out.get("type"), list):
+            found = True
+            out["anyOf"] = [{"type": t} for t in out.pop("type")]
+        return out
+
+    out = walk(tools)
+    return out if found else None
+
+
+def _with_defaults(tools: Any) -> list[Any] | None:
+    """``tools`` with ``description: ""`` added to every tool and parameter that lacks one and
+    ``additionalProperties: {}`` to every object schema without it (None when nothing was
+    missing)."""
+    if not isinstance(tools, list):
+        return None
+    out = copy.deepcopy(tools)
+    missing = False
+
+    def fill(obj: Any) -> None:
+        nonlocal missing
+        if isinstance(obj, dict) and "description" not in obj:
+            obj["description"] = ""
+            missing = True
+
+    def fill_schema(schema: Any) -> None:
+        nonlocal missing
+        if not isinstance(schema, dict):
+            return
+        if schema.get("type") == "object" and "additionalProperties" not in schema:
+            schema["additionalProperties"] = {}
+            missing = True
+        props = schema.get("properties")
+        if isinstance(props, dict):
+            for sub in props.values():
+                fill(sub)
+                fill_schema(sub)
+        fill_schema(schema.get("items"))
+
+    for tool in out:
+        fn = tool.get("function", tool) if isinstance(tool, dict) else None
+        if isinstance(fn, dict):
+            fill(fn)
+            fill_schema(fn.get("parameters"))
+    return out if missing else None
 
 
 def _template_line(tb: types.TracebackType | None) -> int | None:
@@ -89,6 +160,20 @@ class Renderer:
         }
         context.update(kwargs)
         with limits(self.timeout_s, self.max_output, self.now):
+            context.setdefault("datetime", today())
+            for _ in range(3):
+                try:
+                    return self._run(context)
+                except TemplateError as exc:
+                    if isinstance(exc, RenderLimitError) and "recursion" in str(exc):
+                        filled = _type_lists_as_any_of(context["tools"])
+                    elif any(f"'{key}'" in str(exc) for key in _DEFAULTED):
+                        filled = _with_defaults(context["tools"])
+                    else:
+                        filled = None
+                    if filled is None:
+                        raise
+                    context = {**context, "tools": filled, "messages": copy.deepcopy(messages)}
             return self._run(context)
 
     def _run(self, context: dict[str, Any]) -> str:

@@ -150,6 +150,12 @@ def strftime_now(fmt: str) -> str:
     return (_LIMITS.now or datetime.now()).strftime(fmt)
 
 
+def today() -> str:
+    """The current (or the render's fixed) date, ``YYYY-MM-DD``: the default of a ``datetime``
+    variable that some templates print and fail without (Firefunction v2: ``Today is …``)."""
+    return (_LIMITS.now or datetime.now()).strftime("%Y-%m-%d")
+
+
 def _guard_filter(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def guarded(*args: Any, **kwargs: Any) -> Any:
