@@ -6,10 +6,10 @@ import threading
 from dataclasses import replace
 
 from pegtool.analysis import probe as P
-from pegtool.analysis.diff import marker_safe_prefix, markers_in
+from pegtool.analysis.diff import marker_safe_prefix, markers_in, openers_of
 from pegtool.analysis.overrides import apply_overrides
 from pegtool.analysis.reasoning import analyze_content, analyze_reasoning
-from pegtool.analysis.record import Analysis, Capabilities, ReasoningMode, ToolFormat, Tools
+from pegtool.analysis.record import Analysis, Capabilities, ContentMode, ReasoningMode, ToolFormat, Tools
 from pegtool.analysis.tools import analyze_tools
 from pegtool.template import TemplateSource
 
@@ -49,12 +49,30 @@ def _analyze(source: TemplateSource) -> Analysis:
         notes=tuple(notes),
     )
     a = replace(a, capabilities=_capabilities(pr, a))
+    a = _split_content_opener(a)
     changed = apply_overrides(a)
     if changed.reasoning != a.reasoning:  # content markers depend on the reasoning markers
         content, eot = analyze_content(pr, changed.reasoning)
         changed = replace(changed, content=content, end_of_turn=eot,
                           tools=_calls_after_eot(pr, _strip_eot(tools, eot), eot))
     return _finish(changed, source, pr)
+
+
+def _split_content_opener(a: Analysis) -> Analysis:
+    """A template that writes the reasoning block and the content block back to back in every turn
+    (Kimi K3: ``…<|close|>think<|sep|><|open|>response<|sep|>content<|close|>response<|sep|>``)
+    shows the content's opener glued to the reasoning's end. When the reasoning end finishes with
+    the counterpart of the content's closing marker, that tail opens the content instead: the
+    model may write the reasoning block without a response block after it (calls only)."""
+    r, c = a.reasoning, a.content
+    if r.mode is ReasoningMode.NONE or c.start or not c.end.strip():
+        return a
+    for opener in openers_of(c.end.strip()):
+        end = r.end.rstrip()
+        if end.endswith(opener) and end[:-len(opener)].strip():
+            return replace(a, reasoning=replace(r, end=end[:-len(opener)]),
+                           content=replace(c, mode=ContentMode.ALWAYS_WRAPPED, start=opener))
+    return a
 
 
 def _strip_eot(tools: Tools, eot: tuple[str, ...]) -> Tools:

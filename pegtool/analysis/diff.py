@@ -59,6 +59,23 @@ def open_marker_at(text: str) -> int:
     return -1
 
 
+def openers_of(closer: str) -> tuple[str, ...]:
+    """The markers that may open what ``closer`` closes.
+
+    >>> openers_of("</think>"), openers_of("<|END_THINKING|>"), openers_of("<|close|>x<|sep|>")
+    (('<think>',), ('<|START_THINKING|>',), ('<|open|>x<|sep|>',))
+    """
+    out = []
+    if closer.startswith("</"):
+        out.append("<" + closer[2:])
+    if closer.startswith("[/"):
+        out.append("[" + closer[2:])
+    for shut, open_ in (("close", "open"), ("END", "START"), ("End", "Start"), ("end", "start")):
+        if shut in closer:
+            out.append(closer.replace(shut, open_, 1))
+    return tuple(o for o in dict.fromkeys(out) if o != closer)
+
+
 def marker_safe_prefix(a: str, b: str) -> int:
     """Common prefix length of ``a`` and ``b``, backed off so it does not end inside a marker.
 

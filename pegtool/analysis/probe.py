@@ -50,6 +50,7 @@ class Turn:
     generation_prompt: str
     segment: str  # the assistant message as rendered (role header included)
     output: str  # the segment minus the generation prompt: what the model wrote
+    before: str = ""  # the render before the segment (the conversation so far)
 
 
 class Prober:
@@ -126,7 +127,7 @@ class Prober:
             start = next((start - k for k in range(1, min(len(gp), start) + 1)
                           if full.startswith(gp, start - k)), start)
         segment = full[start:]
-        return Turn(gp, segment, segment[marker_safe_prefix(gp, segment):])
+        return Turn(gp, segment, segment[marker_safe_prefix(gp, segment):], full[:start])
 
     def output(self, probe: str, assistant: dict[str, Any], **kwargs: Any) -> str | None:
         t = self.turn(probe, assistant, **kwargs)

@@ -17,6 +17,7 @@ from pegtool.analysis.diff import (
     marker_safe_prefix,
     marker_safe_suffix,
     markers_in,
+    openers_of,
     segments,
 )
 from pegtool.analysis.record import Content, ContentMode, Reasoning, ReasoningMode, ToolFormat, Tools
@@ -70,20 +71,21 @@ def _markers(pr: P.Prober, seg0: str, t: P.Turn, field: str, stops: list[str]) -
     if not start:
         start = _markers_in_segment(seg0, t.segment, t.generation_prompt, field, stops).start
     if not start:
-        start = _opening_of(end, t.segment[:t.segment.index(P.REASONING)])
+        # the opener may sit in the render before the turn's text (Command R7B writes the turn
+        # header and ``<|START_THINKING|>`` whether or not a generation prompt was asked for)
+        start = _opening_of(end, t.before + t.segment[:t.segment.index(P.REASONING)])
     return Reasoning(ReasoningMode.TAG_BASED, start, end, field)
 
 
 def _opening_of(end: str, before: str) -> str:
-    """The opening tag ``<x>`` of a closing end marker ``</x>`` when it precedes the reasoning.
+    """The opening counterpart of a closing end marker (``</x>`` -> ``<x>``, ``<|END_X|>`` ->
+    ``<|START_X|>``) when it is the last marker before the reasoning.
 
-    >>> _opening_of("</think:o>", "<a><think:o>")
-    '<think:o>'
+    >>> _opening_of("</think:o>", "<a><think:o>"), _opening_of("<|END_T|>", "<|B|><|START_T|>")
+    ('<think:o>', '<|START_T|>')
     """
-    if not (end.startswith("</") and end.endswith(">")):
-        return ""
-    opening = "<" + end[2:]
-    return opening if opening in before else ""
+    tail = before.rstrip()
+    return next((o for o in openers_of(end.strip()) if tail.endswith(o)), "")
 
 
 def _end_marker(pr: P.Prober, after: str, stops: list[str]) -> str:
@@ -201,14 +203,20 @@ def _before_next_turn(pr: P.Prober, eot: str) -> str:
     marker, or (no generation prompt) it is the header the assistant's content follows."""
     base = (pr.render("content.base", pr.messages()) or "").rstrip()
     full = pr.render("content.full", pr.messages(pr.assistant(P.CONTENT))) or ""
-    header = full[:full.find(P.CONTENT)].rstrip() if P.CONTENT in full else ""
+    between = full[full.find(P.USER) + len(P.USER):full.find(P.CONTENT)] if P.CONTENT in full else ""
     opener = first_marker((pr.generation_prompt("generation_prompt") or "").strip())
 
-    def opens_turn(tail: str) -> bool:
-        return tail.startswith(opener) if opener else bool(header) and header.endswith(tail)
+    def opens_turn(i: int) -> bool:
+        if opener:
+            return eot.startswith(opener, i)
+        # no generation prompt: the tail starts with a marker of the assistant's own turn header
+        # (what the render puts between the user's text and the assistant's, after the user's
+        # end of turn)
+        first, marks = first_marker(eot[i:]), markers_in(between)
+        return bool(first) and eot.startswith(first, i) and first in marks[1:] and first != marks[0]
 
     cut = next((i for i in range(1, len(eot))
-                if eot[i] in "<[" and base.endswith(eot[i:]) and opens_turn(eot[i:])), 0)
+                if eot[i] in "<[" and base.endswith(eot[i:]) and opens_turn(i)), 0)
     return eot[:cut].rstrip() if cut else eot
 
 

@@ -161,8 +161,11 @@ def first_literal(marker: str) -> str:
 
 def _root(a: Analysis, calls: tuple[str, Node] | None, o: _Opts) -> Node:
     trig = calls[0] if calls else ""
+    short = _eot_without_stop_token(a.end_of_turn)
     eot = choice(*[mk(e) for e in a.end_of_turn]) if a.end_of_turn else lit("")
-    stops = [first_literal(e) for e in a.end_of_turn if first_literal(e)]
+    if short:
+        eot = lenient(eot, choice(eot, *[mk(e) for e in short]))
+    stops = [first_literal(e) for e in (*a.end_of_turn, *short) if first_literal(e)]
     head = _reasoning(a, o, trig)
     body = _content(a, o, [trig, *stops] if trig else stops)
     tail = opt(eot) + space() + end()
@@ -175,6 +178,21 @@ def _root(a: Analysis, calls: tuple[str, Node] | None, o: _Opts) -> Node:
     if not trig:
         return head + _name_first(a, o, calls[1], after + tail, stops, tail)
     return head + body + (region | tail)
+
+
+def _eot_without_stop_token(eots: Sequence[str]) -> tuple[str, ...]:
+    """End-of-turn markers of several tokens without their last one (``<|close|>message<|sep|>``
+    of Kimi K3's ``…<|end_of_msg|>``): the last is the model's stop token, which servers drop."""
+    from pegtool.analysis.diff import markers_in
+
+    out = []
+    for e in eots:
+        marks = markers_in(e)
+        if len(marks) > 1 and e.rstrip().endswith(marks[-1]):
+            head = e.rstrip()[:-len(marks[-1])].rstrip()
+            if head and head not in eots:
+                out.append(head)
+    return tuple(out)
 
 
 def _empty_content(a: Analysis) -> Node:
@@ -248,7 +266,8 @@ def _content(a: Analysis, o: _Opts, stops: list[str]) -> Node:
     closed = inner + mk(c.end) + space()
     if not c.start:
         return closed | plain
-    return (space() + mk(c.start) + closed) | plain
+    # an opened block the model did not close (cut off, or it went on to the calls) is still content
+    return (space() + mk(c.start) + (closed | plain)) | plain
 
 
 def _response_schema(rf: Any) -> Any:
@@ -286,7 +305,10 @@ def _array_region(t: Tools, one: Node, o: _Opts) -> tuple[str, Node]:
     sep = space() + mk(t.call_separator.strip() or ",") + space()
     many = one + star(sep + one) if o.parallel else one
     start = t.section_start.strip()
-    body = mk(start) + space() + lit("[") + space() + many + space() + lit("]") + mk(t.section_end) + space()
+    # white space before the section end is read back (Command-R+ writes ``]`` and the closing
+    # fence on separate lines, its template on one)
+    close = lit("]") + lenient(mk(t.section_end), space() + mk(t.section_end.lstrip()))
+    body = mk(start) + space() + lit("[") + space() + many + space() + close + space()
     return (first_literal(start) or "["), body
 
 

@@ -1,0 +1,1 @@
+"""Real-looking model outputs per model family (see :mod:`emissions.cases`)."""
