@@ -97,7 +97,14 @@ def dialect_lines(a: dict[str, Any] | None) -> list[str]:
         *_tagged_line(field(a, "tools.tagged", None)),
         f"- **Parallel calls:** {'yes' if field(a, 'tools.parallel', False) else 'no'}",
         f"- **Overrides applied:** {codes(field(a, 'overrides', ()))}",
+        f"- **Dialect entries:** {_entries(field(a, 'dialects', ()))}",
     ]
+
+
+def _entries(rows: Any) -> str:
+    """The :mod:`pegtool.dialects` entries that fired, each with its evidence."""
+    shown = [f"{code(r[0])} ({r[1]}: {r[2]})" for r in rows or () if len(r) == 3]
+    return "; ".join(shown) if shown else NONE
 
 
 def _tool_markers(tools: dict[str, Any]) -> str:
