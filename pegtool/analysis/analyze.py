@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import replace
+from typing import Any
 
 from pegtool import dialects
 from pegtool.analysis import probe as P
@@ -86,7 +88,8 @@ def _named_dialects(pr: P.Prober, source: TemplateSource, a: Analysis) -> Analys
         return a
     facts = TemplateFacts(a, pr.render("capabilities.tools", pr.messages()) or "",
                           _quiet_render(pr, tools=False),
-                          frozenset(source.special_tokens), a.generation_prompt)
+                          frozenset(source.special_tokens), a.generation_prompt,
+                          _quiet_render(pr, tools=False, enable_thinking=True, thinking=True))
     named = dialects.apply_named(a, facts)
     if named == a:
         return a
@@ -94,10 +97,10 @@ def _named_dialects(pr: P.Prober, source: TemplateSource, a: Analysis) -> Analys
                                                parallel_tool_calls=named.tools.parallel))
 
 
-def _quiet_render(pr: P.Prober, *, tools: bool) -> str:
+def _quiet_render(pr: P.Prober, *, tools: bool, **kwargs: Any) -> str:
     """The canary conversation rendered (failures are not recorded: the probe is optional)."""
     mark = len(pr.errors)
-    text = pr.render("dialects", pr.messages(), tools=tools) or ""
+    text = pr.render("dialects", pr.messages(), tools=tools, **kwargs) or ""
     del pr.errors[mark:]
     return text
 
@@ -204,7 +207,12 @@ def preserved_tokens(a: Analysis) -> tuple[str, ...]:
         texts += [ta.arg_prefix, ta.arg_mid, ta.arg_mid_json, ta.arg_suffix, ta.string_quote]
     out: list[str] = []
     for text in texts:
-        for m in markers_in(text):
+        # a closing bracket token (``[/THINK]``) is a marker too
+        found = markers_in(text) or ([text.strip()] if _CLOSING_BRACKET.fullmatch(text.strip()) else [])
+        for m in found:
             if m not in out:
                 out.append(m)
     return tuple(out)
+
+
+_CLOSING_BRACKET = re.compile(r"\[/[A-Za-z_][A-Za-z0-9_]*\]")

@@ -146,6 +146,9 @@ def strip_end_of_turn(text: str, eot: tuple[str, ...]) -> str:
 def _not_rendered(spec: dict[str, Any], text: str) -> str:
     """Why the model text cannot carry ``spec`` back (a part the template does not render)."""
     where = " next to tool calls" if spec.get("calls") else ""
+    if spec.get("calls") and not any(name in text for name, _ in spec["calls"]):
+        # calls known from a named dialect's evidence (the tool instructions), not from renders
+        return "template does not render tool calls"
     content = (spec.get("content") or "").strip()
     if content and content not in text:
         return "template does not render the content" + where

@@ -36,20 +36,32 @@ How to add a family
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from pegtool.analysis.record import Analysis, TaggedArgs
-from pegtool.dialects import json_args, marker_quoted, python_literal, xml_elements
+from pegtool.dialects import (
+    harmony,
+    instructed_calls,
+    json_args,
+    marker_quoted,
+    prompted_reasoning,
+    python_literal,
+    xml_elements,
+)
 from pegtool.dialects.base import (
     CallsOptions,
     Evidence,
     NamedDialect,
     Notation,
+    OutputOptions,
     TemplateFacts,
     ValueRenders,
 )
 from pegtool.errors import GrammarError
-from pegtool.grammar.ir import Tag
+from pegtool.grammar.builder import GrammarBuilder
+from pegtool.grammar.ir import Node, Tag
 
 #: Value notations, in the order their evidence is tested (the first that fires wins).
 NOTATIONS: tuple[Notation, ...] = (
@@ -60,7 +72,11 @@ NOTATIONS: tuple[Notation, ...] = (
 )
 
 #: Named dialects, in the order their evidence is tested (each that fires applies).
-NAMED: tuple[NamedDialect, ...] = ()
+NAMED: tuple[NamedDialect, ...] = (
+    harmony.DIALECT,  # gpt-oss: channel messages, recipient-addressed calls (render / special tokens)
+    instructed_calls.DIALECT,  # Granite 3.3: "<|tool_call|> followed by a JSON list" (tool list)
+    prompted_reasoning.DIALECT,  # [THINK]…[/THINK], <think>…</think>, [BEGIN FINAL RESPONSE] (prompts)
+)
 
 #: Every registry entry: notations, then named dialects.
 REGISTRY: tuple[Notation | NamedDialect, ...] = (*NOTATIONS, *NAMED)
@@ -105,6 +121,16 @@ def named(name: str) -> NamedDialect | None:
     return next((d for d in NAMED if d.name == name), None)
 
 
+def output_root(b: GrammarBuilder, a: Analysis, fns: Sequence[dict[str, Any]], opts: OutputOptions) -> Node | None:
+    """The whole-output IR of the first named dialect of ``a`` that supplies one, or None."""
+    for entry, _, _ in a.dialects:
+        d = named(entry)
+        whole = d.root(b, a, fns, opts) if d is not None else None
+        if whole is not None:
+            return whole
+    return None
+
+
 def named_for(a: Analysis) -> NamedDialect | None:
     """The named dialect that supplies ``a``'s calls region, if one fired."""
     for entry, _, _ in a.dialects:
@@ -125,5 +151,5 @@ def apply_named(a: Analysis, facts_of: TemplateFacts) -> Analysis:
 
 
 __all__ = ["DEFAULT", "NAMED", "NOTATIONS", "REGISTRY", "VALUE_TAGS", "CallsOptions", "Evidence", "NamedDialect",
-           "Notation", "TemplateFacts", "ValueRenders", "apply_named", "detect_notation", "named", "named_for",
-           "notation", "notation_for_tag"]
+           "Notation", "OutputOptions", "TemplateFacts", "ValueRenders", "apply_named", "detect_notation", "named",
+           "named_for", "notation", "notation_for_tag", "output_root"]

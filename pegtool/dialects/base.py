@@ -125,13 +125,16 @@ class Notation:
 class TemplateFacts:
     """What a :class:`NamedDialect` may look at: the analysis from the renders, the system prompt
     the template renders when tools are offered (its tool-list instructions; "" if it failed),
-    the same without tools, the special tokens the source declares, and the generation prompt."""
+    the same without tools, the special tokens the source declares, the generation prompt, and
+    the prompt without tools rendered with thinking asked for (``enable_thinking`` and Granite's
+    ``thinking``; "" if it failed)."""
 
     analysis: Analysis
     tools_prompt: str
     plain_prompt: str
     special_tokens: frozenset[str]
     generation_prompt: str
+    thinking_prompt: str = ""
 
     @property
     def tool_instructions(self) -> str:
@@ -165,6 +168,16 @@ class CallsOptions:
     ids: str  # the canary id style ("plain" | "alnum9")
 
 
+@dataclass(frozen=True)
+class OutputOptions:
+    """What the chat grammar tells a named dialect that describes the whole output."""
+
+    tool_choice: Any
+    parallel: bool
+    extract_reasoning: bool  # False: reasoning stays inline in the content
+    generation_prompt: str
+
+
 class NamedDialect:
     """A dialect the renders cannot reveal. Subclasses set ``name`` and implement :meth:`detect`
     and :meth:`apply`; :meth:`calls_region` only when the calls do not fit the record's generic
@@ -195,6 +208,15 @@ class NamedDialect:
         del b, a, fns, opts
         return None
 
+    def root(self, b: GrammarBuilder, a: Analysis, fns: Sequence[dict[str, Any]],
+             opts: OutputOptions) -> Node | None:
+        """The IR of the whole output (reasoning, content and calls), or None for the generic
+        root built from the record: for dialects whose output is not ``reasoning? content calls?``
+        (gpt-oss Harmony writes a sequence of channel messages). Same conventions as
+        :meth:`calls_region`; the calls sit under a ``Trigger``."""
+        del b, a, fns, opts
+        return None
+
 
 __all__ = ["GENERATION_PROMPT", "RENDER", "SPECIAL_TOKENS", "TOOL_LIST", "CallsOptions", "Evidence",
-           "NamedDialect", "Notation", "TemplateFacts", "ValueRenders"]
+           "NamedDialect", "Notation", "OutputOptions", "TemplateFacts", "ValueRenders"]

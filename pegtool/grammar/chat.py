@@ -85,6 +85,11 @@ def build_chat_grammar(analysis: Analysis, tools: Sequence[dict[str, Any]] | Non
                  response_format, tool_calls_in_reasoning)
     b = GrammarBuilder()
     offered = _offered(tools or [], tool_choice)
+    whole = dialects.output_root(b, analysis, offered, dialects.OutputOptions(
+        tool_choice if offered else "none", parallel_tool_calls, opts.extract_reasoning, generation_prompt))
+    if whole is not None and response_format is None:
+        b.define("root", whole)
+        return b.build("root")
     calls = _calls_region(b, analysis, offered, opts) if offered else None
     b.define("root", _root(analysis, calls, opts))
     return b.build("root")

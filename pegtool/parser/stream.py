@@ -140,6 +140,7 @@ class ChatStream:
         if self._final is not None:
             return self._final
         if self._broken:
+            self.finish_deltas = []
             self._final = self._sent
             return self._final
         text = self.text

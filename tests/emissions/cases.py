@@ -184,8 +184,6 @@ APRIEL_16 = Family("Apriel-1.6-15b-Thinker-fixed.jinja", (
     Case("reasoning_call", "Need the weather.\n[BEGIN FINAL RESPONSE]\n<tool_calls>["
          + _j({"name": "get_weather", "arguments": W_TOKYO[1]}) + "]</tool_calls>",
          reasoning="Need the weather.", calls=(W_TOKYO,), strict=True),
-    Case("end_marker", "Short.\n[BEGIN FINAL RESPONSE]\nParis.\n[END FINAL RESPONSE]",
-         reasoning="Short.", content="Paris.", variant=True),
 ))
 
 # --- Kimi K3 response blocks -------------------------------------------------------------------------
