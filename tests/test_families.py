@@ -131,3 +131,44 @@ def test_strict_outputs_satisfy_llama_cpp(llama_judge: Any, family: str, case: C
         pytest.skip("the judge's vocabulary cannot spell these markers")
     patterns = [trigger_regex(t) for t in triggers_for(prep.grammar_ir)]
     assert llama_judge.lazy_accepts(prep.grammar, case.text, patterns)
+
+
+#: the bundled templates each named dialect of these families fires on (and on no other)
+FIRES_ON = {
+    "harmony": {"openai-gpt-oss-120b"},
+    "instructed_json_list": {"ibm-granite-granite-3.3-2B-Instruct"},
+    "prompted_reasoning": {"HuggingFaceTB-SmolLM3-3B", "ibm-granite-granite-3.3-2B-Instruct",
+                           "mistralai-Ministral-3-14B-Reasoning-2512", "unsloth-Apriel-1.5"},
+}
+
+
+def test_named_dialects_fire_only_on_their_evidence() -> None:
+    from pegtool.analysis import analyze
+    from pegtool.template import load_template
+
+    fired: dict[str, set[str]] = {name: set() for name in FIRES_ON}
+    for path in sorted(ROOT.glob("*.jinja")):
+        for entry, source, detail in analyze(load_template(path)).dialects:
+            if entry in fired:
+                assert source and detail, (path.stem, entry)
+                fired[entry].add(path.stem)
+    assert fired == FIRES_ON
+
+
+def test_harmony_forced_call_grammar_accepts_the_strict_form() -> None:
+    prep = _prepared("harmony", "required")
+    assert not prep.grammar_lazy
+    for case in FAMILIES["harmony"].cases:
+        if case.strict and case.calls:
+            assert Recognizer(prep.grammar).accepts(case.text), case.name
+    # and holds the model to the emitted form: the history-only form is not generated
+    history = " to=functions.special_function<|channel|>commentary json<|message|>{\"arg1\": 1}<|call|>"
+    assert not Recognizer(prep.grammar).accepts(history)
+    assert _prepared("harmony").parser.parse(history).tool_calls  # but it is read back
+
+
+def test_harmony_reasoning_format_none_keeps_the_analysis_inline() -> None:
+    fmt = _format("harmony")
+    prep = fmt.prepare([{"role": "user", "content": "hi"}], TOOLS, reasoning_format="none")
+    msg = prep.parser.parse("<|channel|>analysis<|message|>Think.<|end|><|start|>assistant<|channel|>final<|message|>Hi.")
+    assert msg.reasoning_content in (None, "") and "Think." in (msg.content or "") and "Hi." in (msg.content or "")
