@@ -24,7 +24,8 @@ IDS = [f"{f}-{c.name}" for f, c in CASES]
 
 @cache
 def _format(family: str) -> ChatFormat:
-    return ChatFormat.load(ROOT / FAMILIES[family].template)
+    name = FAMILIES[family].template
+    return ChatFormat.load(Path(__file__).parent / name if "/" in name else ROOT / name)
 
 
 @cache

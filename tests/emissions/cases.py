@@ -46,7 +46,7 @@ class Case:
 
 @dataclass(frozen=True)
 class Family:
-    template: str
+    template: str  # under templates/, or a path under tests/ (fixtures written for these tests)
     cases: tuple[Case, ...]
     kwargs: dict[str, Any] = field(default_factory=dict)  # template keywords (enable_thinking, ...)
     dialect: str = ""  # the named dialect expected in Analysis.dialects ("" = found by the renders)
@@ -229,6 +229,33 @@ GRANITE_33 = Family("ibm-granite-granite-3.3-2B-Instruct.jinja", (
          variant=True),
 ))
 
+# --- Hermes-style calls described in the tool instructions only (SmolLM3's original template) ------
+def _tagged(*calls: tuple[str, dict[str, Any]]) -> str:
+    return "\n".join("<tool_call>\n" + _j({"name": n, "arguments": a}) + "\n</tool_call>" for n, a in calls)
+
+
+INSTRUCTED_TOOL_CALL = Family("fixtures/families/instructed-tool-call.jinja", (
+    Case("one_call", _tagged(W_PARIS), calls=(W_PARIS,), strict=True),
+    Case("reasoning_parallel", "<think>\nTwo lookups.\n</think>\n" + _tagged(SPECIAL, W_TOKYO),
+         reasoning="Two lookups.", calls=(SPECIAL, W_TOKYO), strict=True),
+    Case("content_call", "Let me check.\n" + _tagged(PY), content="Let me check.", calls=(PY,), strict=True),
+    Case("content", "<think>\nEasy.\n</think>\nParis.", reasoning="Easy.", content="Paris."),
+))
+
+# --- xLAM / Jamba-style bare JSON lists ---------------------------------------------------------------
+def _bare(*calls: tuple[str, dict[str, Any]]) -> str:
+    return "[" + ", ".join(_j({"name": n, "arguments": a}) for n, a in calls) + "]"
+
+
+BARE_JSON_LIST = Family("fixtures/families/bare-json-list.jinja", (
+    Case("content", "The answer is 42.", content="The answer is 42."),
+    Case("one_call", _bare(W_PARIS), calls=(W_PARIS,), strict=True),
+    Case("parallel", _bare(SPECIAL, W_TOKYO), calls=(SPECIAL, W_TOKYO), strict=True),
+    Case("unicode_multiline", _bare(PY), calls=(PY,), strict=True),
+    Case("pretty_printed", "[\n  " + _j({"name": "get_weather", "arguments": W_PARIS[1]}) + "\n]", calls=(W_PARIS,),
+         strict=True),
+))
+
 FAMILIES: dict[str, Family] = {
     "harmony": HARMONY,
     "command_r7b": COMMAND_R7B,
@@ -241,4 +268,6 @@ FAMILIES: dict[str, Family] = {
     "kimi_k3": KIMI_K3,
     "smollm3": SMOLLM3,
     "granite_3_3": GRANITE_33,
+    "instructed_tool_call": INSTRUCTED_TOOL_CALL,
+    "bare_json_list": BARE_JSON_LIST,
 }
