@@ -120,6 +120,8 @@ COHERE2 = Family("Cohere2MoE.jinja", (
          reasoning="Simple greeting.", content="Hello!"),
     Case("parallel", "Two calls.<|END_THINKING|>" + _action(SPECIAL, PY),
          reasoning="Two calls.", calls=(SPECIAL, PY), strict=True),
+    Case("unclosed_text", "Greeting.<|END_THINKING|><|START_TEXT|>Hel", reasoning="Greeting.", content="Hel",
+         variant=True),
 ))
 
 # --- Command-R+ ---------------------------------------------------------------------------------
