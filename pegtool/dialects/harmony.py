@@ -60,8 +60,6 @@ from pegtool.grammar.ir import Node, Tag
 CHANNEL, MESSAGE, START = "<|channel|>", "<|message|>", "<|start|>"
 END, CALL, RETURN, CONSTRAIN = "<|end|>", "<|call|>", "<|return|>", "<|constrain|>"
 RECIPIENT = "to=functions."
-#: every marker of the dialect (the parser's streaming hazards, llama-server's preserved tokens)
-MARKERS = (CHANNEL, MESSAGE, START, END, CALL, RETURN, CONSTRAIN)
 #: where a message body ends
 _BODY_STOPS = (END, CALL, RETURN, START, CHANNEL)
 
@@ -120,7 +118,9 @@ def harmony_root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], *, tool_choic
 
     ``root = (plain SEP)* (trigger(calls rest) | plain? tail)``: plain messages (analysis,
     preamble, final) joined by ``<|end|><|start|>assistant``, then either the call messages (the
-    lazy grammar starts at the first call header) or the last plain message."""
+    lazy grammar starts at the first call header) or the last plain message. Generation writes one
+    call whatever ``parallel`` says: the model ends its turn at ``<|call|>``; reading takes more."""
+    del parallel
     analysis, preamble, final = _plain_messages(extract_reasoning)
     plain = choice(analysis, preamble, final)
     role = lit(START) + opt(lit("assistant"))
@@ -147,11 +147,7 @@ def harmony_root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], *, tool_choic
     return space() + lead + (region | (opt(choice(plain, other)) + tail))
 
 
-
-
-
 # --- the registry entry ---------------------------------------------------------------------------
-
 
 
 class Harmony(NamedDialect):
