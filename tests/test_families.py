@@ -39,7 +39,7 @@ def _prepared(family: str, tool_choice: str = "auto") -> Any:
 
 def _expected(case: Case) -> tuple[Any, ...]:
     calls = tuple((n, a) for n, a in case.calls)
-    return (case.content or "", case.reasoning or "", calls)
+    return ((case.content or "").strip(), (case.reasoning or "").strip(), calls)
 
 
 def _actual(msg: Any) -> tuple[Any, ...]:

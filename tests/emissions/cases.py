@@ -141,6 +141,7 @@ COMMAND_R_PLUS = Family("CohereForAI-c4ai-command-r-plus-tool_use.jinja", (
          calls=(W_PARIS,), strict=True),
     Case("unicode_multiline", _r_plus(PY), calls=(PY,), strict=True),
     Case("same_line_fence", _r_plus(W_PARIS, lead="Action: ", close="]\n```"), calls=(W_PARIS,), variant=True),
+    Case("directly_answer_not_offered", _r_plus(("directly-answer", {})), content=_r_plus(("directly-answer", {}))),
 ))
 
 # --- Firefunction v2 ----------------------------------------------------------------------------
@@ -229,6 +230,8 @@ GRANITE_33 = Family("ibm-granite-granite-3.3-2B-Instruct.jinja", (
          calls=(W_PARIS,), variant=True),
     Case("reasoning_response", "<think>Easy.</think><response>Paris.</response>", reasoning="Easy.", content="Paris.",
          variant=True),
+    Case("unknown_tool", '<|tool_call|>[{"name": "send_email", "arguments": {"to": "x"}}]',
+         content='<|tool_call|>[{"name": "send_email", "arguments": {"to": "x"}}]'),
 ))
 
 # --- Hermes-style calls described in the tool instructions only (SmolLM3's original template) ------
@@ -256,6 +259,8 @@ BARE_JSON_LIST = Family("fixtures/families/bare-json-list.jinja", (
     Case("unicode_multiline", _bare(PY), calls=(PY,), strict=True),
     Case("pretty_printed", "[\n  " + _j({"name": "get_weather", "arguments": W_PARIS[1]}) + "\n]", calls=(W_PARIS,),
          strict=True),
+    Case("prose_with_a_list", 'Use [{"name": "send_email"}] as a template.',
+         content='Use [{"name": "send_email"}] as a template.'),
 ))
 
 FAMILIES: dict[str, Family] = {
