@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pegtool.analysis.record import Analysis, TaggedArgs
-from pegtool.dialects import json_args, marker_quoted, python_literal, xml_elements
+from pegtool.dialects import json_args, marker_quoted, python_literal, pythonic, xml_elements
 from pegtool.dialects.base import (
     CallsOptions,
     Evidence,
@@ -57,10 +57,13 @@ NOTATIONS: tuple[Notation, ...] = (
     json_args.NOTATION,
     marker_quoted.NOTATION,
     xml_elements.NOTATION,
+    pythonic.NOTATION,
 )
 
 #: Named dialects, in the order their evidence is tested (each that fires applies).
-NAMED: tuple[NamedDialect, ...] = ()
+NAMED: tuple[NamedDialect, ...] = (
+    pythonic.DIALECT,
+)
 
 #: Every registry entry: notations, then named dialects.
 REGISTRY: tuple[Notation | NamedDialect, ...] = (*NOTATIONS, *NAMED)
