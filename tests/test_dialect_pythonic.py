@@ -216,6 +216,13 @@ def test_prose_and_unknown_tools_stay_content(formats: dict[str, ChatFormat], sh
         assert msg.tool_calls == () and msg.content == text
 
 
+def test_llama4_python_tokens_around_a_list(formats: dict[str, ChatFormat]) -> None:
+    p = _prep(formats["bare"]).parser
+    msg = p.parse("<|python_start|>[get_weather(city='LA', metric='C'), get_time()]<|python_end|>")
+    assert _calls(msg) == [("get_weather", {"city": "LA", "metric": "C"}), ("get_time", {})]
+    assert msg.content == ""
+
+
 def test_an_empty_list_is_no_call(formats: dict[str, ChatFormat]) -> None:
     msg = _prep(formats["lfm2"]).parser.parse("<|tool_call_start|>[]<|tool_call_end|>")
     assert msg.tool_calls == ()

@@ -82,6 +82,9 @@ class Section:
     separator: str = ", "
 
 
+#: Llama 4's wrapper around a pythonic list (read, never generated)
+PYTHON_START, PYTHON_END = "<|python_start|>", "<|python_end|>"
+
 LFM2 = Section("<|tool_call_start|>[", "]<|tool_call_end|>")
 BARE_LIST = Section("[", "]")
 OLMO = Section("<function_calls>", "</function_calls>", "\n")
@@ -128,8 +131,12 @@ class PythonicCalls(NamedDialect):
         strict_many = one + star(lit(sec.separator) + one) if opts.parallel else one
         loose_sep = space() + opt(lit(",") + space())
         loose_many = one + star(loose_sep + one) + space() + opt(lit(",") + space())
+        loose_start, loose_end = _loose_marker(sec.start), _loose_marker(sec.end)
+        if bare:  # Llama 4 may wrap the list in its python tokens
+            loose_start = opt(lit(PYTHON_START) + space()) + loose_start
+            loose_end = loose_end + opt(space() + lit(PYTHON_END))
         body = lenient(lit(sec.start) + strict_many + lit(sec.end),
-                       _loose_marker(sec.start) + space() + loose_many + _loose_marker(sec.end))
+                       loose_start + space() + loose_many + loose_end)
         # a bare list has no marker: the calls are the whole reply (no trigger, the chat grammar
         # reads them only at the start of the output)
         trig = "" if bare else sec.start.rstrip("[")
