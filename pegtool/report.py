@@ -44,6 +44,8 @@ def summarize(data: dict[str, Any]) -> str:
     lines.append(("reasoning", r_mode))
     t_fmt = tools.get("format", "none")
     markers = [tools.get(k) for k in ("section_start", "call_start", "name_suffix", "call_end", "section_end")]
+    if t_fmt == "named":
+        t_fmt += ": " + ", ".join(r[0] for r in data.get("dialects") or [] if _is_named(r[0]))
     if t_fmt != "none":
         t_fmt += "  " + " … ".join(_show(m) for m in markers if m)
     lines.append(("tool calls", t_fmt))
@@ -51,6 +53,12 @@ def summarize(data: dict[str, Any]) -> str:
     lines.append(("overrides applied", ", ".join(str(o) for o in data.get("overrides") or []) or "-"))
     lines.append(("dialect entries", entries_text(data.get("dialects") or []) or "-"))
     return "\n".join(f"{k:<18} {v}" for k, v in lines)
+
+
+def _is_named(entry: str) -> bool:
+    from pegtool import dialects
+
+    return dialects.named(entry) is not None
 
 
 def entries_text(rows: list[Any]) -> str:

@@ -55,6 +55,9 @@ def test_output_reads_as_expected(family: str, case: Case) -> None:
         return  # text kept as content on purpose (an unknown tool): no call is invented
     if not case.variant:
         assert not msg.diagnostics, msg.diagnostics
+    if case.repair:
+        assert any(d.message.startswith("repaired: ") and case.repair in d.message for d in msg.diagnostics), \
+            msg.diagnostics
 
 
 @pytest.mark.parametrize(("family", "case"), CASES, ids=IDS)

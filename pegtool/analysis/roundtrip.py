@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pegtool import dialects
 from pegtool.analysis import probe as P
 from pegtool.analysis.analyze import analyze
 from pegtool.analysis.diff import first_marker, lcs, marker_safe_prefix
@@ -180,7 +181,7 @@ def _without_unrendered_nulls(spec: dict[str, Any], text: str) -> dict[str, Any]
     return {**spec, "calls": calls}
 
 
-def _compare(spec: dict[str, Any], msg: Any) -> str:
+def _compare(spec: dict[str, Any], msg: Any, history_form: bool = False) -> str:
     want_content = (spec.get("content") or "").strip()
     if msg.content.strip() != want_content:
         return f"content {msg.content.strip()[:80]!r} != {want_content[:80]!r}"
@@ -195,8 +196,10 @@ def _compare(spec: dict[str, Any], msg: Any) -> str:
             return f"bad arguments JSON {c.arguments[:80]!r}"
     if got != want:
         return f"calls {got!r}"[:200]
-    if msg.diagnostics:
-        return "diagnostic: " + str(msg.diagnostics[0])[:160]
+    # a dialect whose template renders the history form (gpt-oss Harmony) reads it back as a repair
+    diagnostics = [d for d in msg.diagnostics if not (history_form and d.message.startswith("repaired: "))]
+    if diagnostics:
+        return "diagnostic: " + str(diagnostics[0])[:160]
     return ""
 
 
@@ -236,7 +239,7 @@ def check_scenario(renderer: Renderer, a: Analysis, name: str, tools: list[dict[
         msg = ChatParser(grammar).parse(text)
     except Exception as exc:  # noqa: BLE001 - a broken stage is reported in the table, not raised
         return Outcome(name, "fail", f"{type(exc).__name__}: {exc}"[:200])
-    problem = _compare(_without_unrendered_nulls(spec, text), msg)
+    problem = _compare(_without_unrendered_nulls(spec, text), msg, dialects.renders_history_form(a))
     return Outcome(name, "fail" if problem else "pass", problem + (f" | text={text[:120]!r}" if problem else ""))
 
 

@@ -48,6 +48,7 @@ from pegtool.dialects import (
     marker_quoted,
     prompted_reasoning,
     python_literal,
+    pythonic,
     xml_elements,
 )
 from pegtool.dialects.base import (
@@ -69,10 +70,12 @@ NOTATIONS: tuple[Notation, ...] = (
     json_args.NOTATION,
     marker_quoted.NOTATION,
     xml_elements.NOTATION,
+    pythonic.NOTATION,
 )
 
 #: Named dialects, in the order their evidence is tested (each that fires applies).
 NAMED: tuple[NamedDialect, ...] = (
+    pythonic.DIALECT,
     harmony.DIALECT,  # gpt-oss: channel messages, recipient-addressed calls (render / special tokens)
     instructed_calls.DIALECT,  # Granite 3.3: "<|tool_call|> followed by a JSON list" (tool list)
     prompted_reasoning.DIALECT,  # [THINK]…[/THINK], <think>…</think>, [BEGIN FINAL RESPONSE] (prompts)
@@ -131,6 +134,11 @@ def output_root(b: GrammarBuilder, a: Analysis, fns: Sequence[dict[str, Any]], o
     return None
 
 
+def renders_history_form(a: Analysis) -> bool:
+    """Whether a named dialect of ``a`` says the template renders calls in a history-only form."""
+    return any(d is not None and d.history_renders for d in (named(e) for e, _, _ in a.dialects))
+
+
 def named_for(a: Analysis) -> NamedDialect | None:
     """The named dialect that supplies ``a``'s calls region, if one fired."""
     for entry, _, _ in a.dialects:
@@ -152,4 +160,4 @@ def apply_named(a: Analysis, facts_of: TemplateFacts) -> Analysis:
 
 __all__ = ["DEFAULT", "NAMED", "NOTATIONS", "REGISTRY", "VALUE_TAGS", "CallsOptions", "Evidence", "NamedDialect",
            "Notation", "OutputOptions", "TemplateFacts", "ValueRenders", "apply_named", "detect_notation", "named",
-           "named_for", "notation", "notation_for_tag", "output_root"]
+           "named_for", "notation", "notation_for_tag", "output_root", "renders_history_form"]

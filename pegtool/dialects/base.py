@@ -188,6 +188,9 @@ class NamedDialect:
     values are captured by a :class:`Notation`), which the generic mapper reads."""
 
     name: ClassVar[str] = ""
+    #: the template renders the history form of the calls, which the model does not emit (it is
+    #: read back as a repair): the round trip accepts that repair
+    history_renders: ClassVar[bool] = False
 
     # analysis ----------------------------------------------------------------------------------
     def detect(self, facts: TemplateFacts) -> Evidence | None:

@@ -56,6 +56,7 @@ from pegtool.grammar.builder import (
     until,
 )
 from pegtool.grammar.ir import Node, Tag
+from pegtool.grammar.variants import repair
 
 CHANNEL, MESSAGE, START = "<|channel|>", "<|message|>", "<|start|>"
 END, CALL, RETURN, CONSTRAIN = "<|end|>", "<|call|>", "<|return|>", "<|constrain|>"
@@ -86,13 +87,17 @@ def _strict_call(fn: dict[str, Any]) -> Node:
 
 
 def _loose_call(fn: dict[str, Any]) -> Node:
-    """Every header order and constraint spelling read back."""
+    """Every header order and constraint spelling read back; any other than the emitted form is
+    reported as a repair."""
     channel = lit(CHANNEL) + choice(lit("commentary"), lit("analysis"))
     constraint = opt(space() + opt(lit(CONSTRAIN)) + lit("json"))
     recipient = lit(RECIPIENT) + _name(fn)
-    channel_first = channel + _sp1() + recipient + constraint
-    recipient_first = space() + recipient + space() + channel + constraint
-    return (channel_first | recipient_first) + space() + lit(MESSAGE) + _args(fn)
+    emitted = lit(CHANNEL + "commentary " + RECIPIENT) + _name(fn) + lit(" " + CONSTRAIN + "json") + space()
+    channel_first = (repair("Harmony call header without ' <|constrain|>json' or on the analysis channel")
+                     + channel + _sp1() + recipient + constraint + space())
+    recipient_first = (repair("Harmony recipient before the channel (the form the template renders)")
+                       + space() + recipient + space() + channel + constraint + space())
+    return (emitted | channel_first | recipient_first) + lit(MESSAGE) + _args(fn)
 
 
 def _calls(b: GrammarBuilder, fns: Sequence[dict[str, Any]], strict: bool) -> Node:
@@ -152,6 +157,7 @@ def harmony_root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], *, tool_choic
 
 class Harmony(NamedDialect):
     name = "harmony"
+    history_renders = True  # ``to=functions.f<|channel|>commentary json``: read back as a repair
 
     def detect(self, facts: TemplateFacts) -> Evidence | None:
         t = facts.analysis.tools

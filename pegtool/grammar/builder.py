@@ -190,9 +190,9 @@ def ref(name: str) -> Node:
     return Ref(name)
 
 
-def capture(tag: Tag, item: Node | str) -> Node:
+def capture(tag: Tag, item: Node | str, note: str = "") -> Node:
     """``e`` captured under ``tag``."""
-    return Capture(tag, _as_node(item))
+    return Capture(tag, _as_node(item), note)
 
 
 def atomic(item: Node | str) -> Node:

@@ -34,6 +34,7 @@ from pegtool.analysis.record import (
 )
 from pegtool.dialects.base import CallsOptions
 from pegtool.errors import GrammarError
+from pegtool.grammar import variants
 from pegtool.grammar.builder import (
     GrammarBuilder,
     any_char,
@@ -162,15 +163,17 @@ def first_literal(marker: str) -> str:
 
 # --- root ------------------------------------------------------------------------------------------
 
-def _root(a: Analysis, calls: tuple[str, Node] | None, o: _Opts) -> Node:
+def _root(a: Analysis, calls: tuple[str, Node, tuple[str, ...]] | None, o: _Opts) -> Node:
     trig = calls[0] if calls else ""
     short = _eot_without_stop_token(a.end_of_turn)
     eot = choice(*[mk(e) for e in a.end_of_turn]) if a.end_of_turn else lit("")
     if short:
-        eot = lenient(eot, choice(eot, *[mk(e) for e in short]))
+        dropped = variants.repair("end of turn without its stop token")
+        eot = lenient(eot, choice(eot, *[dropped + mk(e) for e in short]))
     stops = [first_literal(e) for e in (*a.end_of_turn, *short) if first_literal(e)]
-    head = _reasoning(a, o, trig)
-    body = _content(a, o, [trig, *stops] if trig else stops)
+    read_stops = calls[2] if calls else ()
+    head = _reasoning(a, o, trig, read_stops)
+    body = _content(a, o, [trig, *stops] if trig else stops, read_stops)
     tail = opt(eot) + space() + end()
     if calls is None:
         return head + body + tail
@@ -217,7 +220,7 @@ def _name_first(a: Analysis, o: _Opts, calls: Node, rest: Node, stops: list[str]
     return lead | (_content(a, o, [sep, *stops]) + (later | tail))
 
 
-def _reasoning(a: Analysis, o: _Opts, trig: str) -> Node:
+def _reasoning(a: Analysis, o: _Opts, trig: str, read_stops: Sequence[str] = ()) -> Node:
     r = a.reasoning
     if not o.extract_reasoning or r.mode is ReasoningMode.NONE or not r.end:
         return lit("")
@@ -228,11 +231,12 @@ def _reasoning(a: Analysis, o: _Opts, trig: str) -> Node:
         # pre-closed by the prompt: at most a repeated end marker is generated (DeepSeek V3.2's
         # turns start with one); a stray closed block is still read as reasoning, unless a tool
         # call starts first (so a stream does not show a call as reasoning)
-        stray = capture(Tag.REASONING, until(*[d for d in (r.end, trig) if d])) + mk(r.end) + space()
+        stray = capture(Tag.REASONING, until(*[d for d in (r.end, trig) if d], *read_stops)) + mk(r.end) + space()
         return space() + lenient(opt(mk(r.end) + space()), opt(stray))
     if o.tool_calls_in_reasoning and trig:
-        open_call = capture(Tag.REASONING, until(trig, r.end))
-        body = closed | (open_call + _peek_lit(trig))
+        open_call = capture(Tag.REASONING, _text_until([trig, r.end], read_stops))
+        ahead = lenient(_peek_lit(trig), _peek_lit(trig, *read_stops))
+        body = closed | (open_call + ahead)
     elif trig:
         # policy off: an unclosed reasoning block keeps everything, tool markup included
         body = closed | capture(Tag.REASONING, star(any_char()))
@@ -249,28 +253,35 @@ def _reasoning(a: Analysis, o: _Opts, trig: str) -> Node:
     return opt((space() + mk(start) + body) | bare_end)
 
 
-def _peek_lit(text: str) -> Node:
+def _peek_lit(*texts: str) -> Node:
     from pegtool.grammar.builder import peek
 
-    return peek(lit(text))
+    return peek(choice(*[lit(t) for t in texts]))
 
 
-def _content(a: Analysis, o: _Opts, stops: list[str]) -> Node:
+def _text_until(stops: Sequence[str], read_stops: Sequence[str]) -> Node:
+    """Text up to ``stops``; reading also stops where a variant call may start."""
+    strict = until(*[s for s in stops if s])
+    return lenient(strict, until(*[s for s in stops if s], *read_stops)) if read_stops else strict
+
+
+def _content(a: Analysis, o: _Opts, stops: list[str], read_stops: Sequence[str] = ()) -> Node:
     if o.response_format is not None:
         schema = _response_schema(o.response_format)
         return space() + capture(Tag.CONTENT, json_schema(schema)) + space()
-    plain = capture(Tag.CONTENT, until(*[s for s in stops if s]))
+    plain = capture(Tag.CONTENT, _text_until(stops, read_stops))
     c = a.content
     if c.mode is ContentMode.PLAIN or not (c.start or c.end):
         return plain
     if not c.end:
         return (space() + mk(c.start) + plain) | plain
-    inner = capture(Tag.CONTENT, until(*[s for s in [*stops, first_literal(c.end)] if s]))
+    inner = capture(Tag.CONTENT, _text_until([*stops, first_literal(c.end)], read_stops))
     closed = inner + mk(c.end) + space()
     if not c.start:
         return closed | plain
     # an opened block the model did not close (cut off, or it went on to the calls) is still content
-    return (space() + mk(c.start) + (closed | plain)) | plain
+    unclosed = variants.repair("content block not closed") + plain
+    return (space() + mk(c.start) + (closed | unclosed)) | plain
 
 
 def _response_schema(rf: Any) -> Any:
@@ -283,19 +294,37 @@ def _response_schema(rf: Any) -> Any:
 
 # --- tool calls ----------------------------------------------------------------------------------
 
-def _calls_region(b: GrammarBuilder, a: Analysis, fns: list[dict[str, Any]], o: _Opts) -> tuple[str, Node] | None:
+def _calls_region(b: GrammarBuilder, a: Analysis, fns: list[dict[str, Any]],
+                  o: _Opts) -> tuple[str, Node, tuple[str, ...]] | None:
+    """(trigger text, the calls region, extra places content stops at when reading variants)."""
     named = dialects.named_for(a)
     if named is not None:
         region = named.calls_region(b, a, fns, CallsOptions(o.parallel, a.canary.id_style))
         if region is not None:
-            return region
+            return (*region, ())
     t = a.tools
     if t.format in (ToolFormat.NONE, ToolFormat.NAMED):
         return None
     ids = a.canary.id_style
+    one = b.intern("tool-call", atomic(capture(Tag.TOOL_CALL, _head_and_bodies(b, t, fns, ids))))
+    trig, body = _strict_region(t, one, o)
+    names = [f.get("name", "") for f in fns]
+    read = variants.read_region(b, t, names, one, lambda shape: _head_and_bodies(b, shape, fns, "plain"))
+    if read is None:
+        return trig, body, ()
+    return trig, lenient(body, body | read.body), read.stops
+
+
+def _head_and_bodies(b: GrammarBuilder, t: Tools, fns: list[dict[str, Any]], ids: str) -> Node:
     head = mk(t.call_start.lstrip() if not t.section_start.strip() else t.call_start, ids=ids)
     bodies = choice(*[_call(b, t, f, ids) for f in _by_name_length(fns)])
-    one = b.intern("tool-call", atomic(capture(Tag.TOOL_CALL, head + bodies)))
+    if t.format is ToolFormat.JSON_NATIVE:
+        loose = variants.loose_json_call(b, [f.get("name", "") for f in fns], t.json_call) + mk(t.call_end, ids=ids)
+        bodies = lenient(bodies, bodies | loose)
+    return head + bodies
+
+
+def _strict_region(t: Tools, one: Node, o: _Opts) -> tuple[str, Node]:
     if t.json_call is not None and t.json_call.array_wrapped:
         return _array_region(t, one, o)
     # Calls rendered back to back may also come separated by a comma (llama.cpp's own output for
@@ -315,7 +344,8 @@ def _array_region(t: Tools, one: Node, o: _Opts) -> tuple[str, Node]:
     start = t.section_start.strip()
     # white space before the section end is read back (Command-R+ writes ``]`` and the closing
     # fence on separate lines, its template on one)
-    close = lit("]") + lenient(mk(t.section_end), space() + mk(t.section_end.lstrip()))
+    apart = variants.repair("white space before the section end") + space() + mk(t.section_end.lstrip())
+    close = lit("]") + lenient(mk(t.section_end), mk(t.section_end) | apart)
     body = mk(start) + space() + lit("[") + space() + many + space() + close + space()
     return (first_literal(start) or "["), body
 
@@ -339,23 +369,24 @@ def _call(b: GrammarBuilder, t: Tools, fn: dict[str, Any], ids: str) -> Node:
     lazy trigger and the GBNF see one common prefix)."""
     name, params = fn.get("name", ""), fn.get("parameters") or {"type": "object"}
     if t.format is ToolFormat.JSON_NATIVE:
-        return _json_call(t, name, params, ids) + mk(t.call_end, ids=ids)
+        return _json_call(b, t, name, params, ids) + mk(t.call_end, ids=ids)
     args = _tagged_args(b, t, params) if t.format is ToolFormat.TAG_WITH_TAGGED and t.tagged \
-        else _json_args(params)
+        else _json_args(b, params)
     return capture(Tag.TOOL_NAME, lit(name)) + mk(t.name_suffix, name, ids=ids) + args + mk(t.call_end, name, ids=ids)
 
 
-def _json_args(params: Any) -> Node:
+def _json_args(b: GrammarBuilder, params: Any) -> Node:
     """Arguments as one JSON object: generated under the tool's schema (its key order, required
     keys, value types); read back as any JSON value, so a call the model wrote in another key
-    order, or with a wrong value, is still a tool call (the caller validates), never chat text."""
-    return capture(Tag.TOOL_ARGS, lenient(json_schema(params), json_value()))
+    order, or with a wrong value, is still a tool call (the caller validates), never chat text
+    (a JSON-encoded string or a Python dict too: :func:`variants.loose_arguments`)."""
+    return capture(Tag.TOOL_ARGS, lenient(json_schema(params), variants.loose_arguments(b)))
 
 
-def _json_call(t: Tools, name: str, params: Any, ids: str) -> Node:
+def _json_call(b: GrammarBuilder, t: Tools, name: str, params: Any, ids: str) -> Node:
     jc = t.json_call
     assert jc is not None
-    args = _json_args(params)
+    args = _json_args(b, params)
     quoted_name = lit('"') + capture(Tag.TOOL_NAME, lit(name)) + lit('"')
     # Without a start marker the call's first characters are the content's stop and the lazy
     # trigger (``{"name"``): written tight, so the trigger fires exactly where the parser stops.
@@ -400,12 +431,15 @@ def _tagged_args(b: GrammarBuilder, t: Tools, params: dict[str, Any]) -> Node:
     ta = t.tagged
     assert ta is not None
     props: dict[str, Any] = params.get("properties") or {}
+    sep = mk(ta.separator) if ta.separator.strip() else lit("")
+    # a schema open to other properties: any argument name is read (never generated)
+    other = _tagged_arg(b, t, "", True) if variants.open_schema(params) and ARG_SLOT not in \
+        ta.arg_prefix + ta.arg_mid + ta.arg_mid_json + ta.arg_suffix else None
     if not props:
-        return lit("")
+        return lit("") if other is None else lenient(lit(""), opt(other + star(sep + other)))
     defs: dict[str, Any] = {k: params[k] for k in ("$defs", "definitions") if k in params}
     args = {k: _tagged_arg(b, t, k, _with_defs(v, defs)) for k, v in props.items()}
-    sep = mk(ta.separator) if ta.separator.strip() else lit("")
-    one = choice(*[args[k] for k in sorted(args, key=lambda k: -len(k))])
+    one = choice(*[args[k] for k in sorted(args, key=lambda k: -len(k))], *([other] if other else []))
     # a template that leaves null arguments out renders a required nullable one as nothing
     required = [k for k in params.get("required", []) if k in props and not (ta.skips_null and _nullable(props[k]))]
     order = sorted(props, key=str.lower) if ta.sorted_keys else property_order(props, required)
@@ -462,13 +496,28 @@ def _tagged_arg(b: GrammarBuilder, t: Tools, name: str, schema: Any) -> Node:
     ta = t.tagged
     assert ta is not None
     suffix = mk(ta.arg_suffix, arg=name)
+    marked = _marked_variants(b, t, suffix) if ta.value_style == "marker_quoted" else []
     if _is_string(schema):
-        value = _text_value(t, name, schema) + suffix
+        text = _text_value(t, name, schema) + suffix
+        value = lenient(text, choice(text, *marked)) if marked else text
     else:
         typed = mk(ta.arg_mid_json) + dialects.notation(ta.value_style).value_node(b, ta, schema) + suffix
-        value = lenient(typed, typed | (_text_value(t, name, {"type": "string"}) + suffix))
-    body = mk(ta.arg_prefix.lstrip()) + capture(Tag.ARG_NAME, lit(name)) + value
+        value = lenient(typed, choice(typed, _text_value(t, name, {"type": "string"}) + suffix, *marked))
+    # ``name`` empty: any argument name (a tool whose schema is open)
+    key = lit(name) if name else variants.argument_name()
+    body = mk(ta.arg_prefix.lstrip()) + capture(Tag.ARG_NAME, key) + value
     return capture(Tag.ARG, space() + body)
+
+
+def _marked_variants(b: GrammarBuilder, t: Tools, suffix: Node) -> list[Node]:
+    """Values where the template's marker-quoted notation was due, written as JSON, as a
+    JSON-quoted string or as a bare word (read only)."""
+    ta = t.tagged
+    assert ta is not None
+    stops = "".join(dict.fromkeys(x.strip()[:1] for x in (ta.separator, t.call_end) if x.strip()))
+    mid, mid_json = mk(ta.arg_mid.rstrip()) + _lead_ws(ta.arg_mid), mk(ta.arg_mid_json)
+    quoted, bare = [mid + v + suffix for v in variants.marked_string_variants(ta.string_quote, stops)]
+    return [quoted, mid_json + variants.json_value_variant(b, ta.string_quote) + suffix, bare]
 
 
 def _text_value(t: Tools, name: str, schema: Any) -> Node:
@@ -477,7 +526,8 @@ def _text_value(t: Tools, name: str, schema: Any) -> Node:
     assert ta is not None
     delims = _string_delimiters(t, name)
     q = lit(ta.string_quote)
-    raw = capture(Tag.ARG_STRING, lenient(schema_text(schema, *delims), until(*delims)))
+    follows = [first_literal(x) for x in (ta.arg_prefix, ta.separator, t.call_end) if first_literal(x)]
+    raw = capture(Tag.ARG_STRING, lenient(schema_text(schema, *delims), variants.raw_value(delims, follows)))
     if len(ta.string_wrap) == 2:
         wrap_open, wrap_close = ta.string_wrap
         raw = (lit(wrap_open) + capture(Tag.ARG_STRING, schema_text(schema, wrap_close)) + lit(wrap_close)) | raw

@@ -58,6 +58,7 @@ class Tag(str, Enum):
     ARG_NAME = "arg_name"
     ARG_VALUE = "arg_value"  # a JSON-encoded argument value
     ARG_STRING = "arg_string"  # a raw (unquoted) string argument value
+    ARG_PY = "arg_py"  # a Python-literal value of a pythonic call (pegtool.dialects.pythonic)
     #: a value in a template's own notation with strings between quote markers (Gemma 4:
     #: ``{k:<|"|>v<|"|>}``); the text of each string inside is captured as ``ARG_STRING``
     ARG_MARKED = "arg_marked"
@@ -65,6 +66,9 @@ class Tag(str, Enum):
     #: an ``ARG`` with its name as ``ARG_NAME`` (object members) or ``TEXT`` (array items), each leaf
     #: text an ``ARG_STRING`` (a string by the schema) or ``ARG_VALUE`` (JSON if it reads as a scalar)
     ARG_XML = "arg_xml"
+    #: a form the reader accepted although generation never writes it (a missing marker, an
+    #: argument encoding the template does not use); its ``note`` says what was repaired
+    REPAIR = "repair"
     TEXT = "text"  # generic span, for tests and custom grammars
 
 
@@ -206,10 +210,12 @@ class Ref(_Ops):
 
 @dataclass(frozen=True, slots=True)
 class Capture(_Ops):
-    """``e`` recorded in the parse tree under ``tag``."""
+    """``e`` recorded in the parse tree under ``tag``; ``note`` is a free text the node carries
+    into the parse tree (a ``REPAIR`` capture says there what the reader repaired)."""
 
     tag: Tag
     item: Node
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +338,7 @@ def map_children(node: Node, f: Callable[[Node], Node]) -> Node:
     if isinstance(node, Repeat):
         return Repeat(f(node.item), node.min, node.max)
     if isinstance(node, Capture):
-        return Capture(node.tag, f(node.item))
+        return Capture(node.tag, f(node.item), node.note)
     if isinstance(node, (Peek, Not, Atomic, Trigger)):
         return type(node)(f(node.item))
     if isinstance(node, Lenient):
@@ -405,6 +411,8 @@ def node_from_json(data: Any) -> Node:
     cls = _BY_NAME[data["type"]]
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
+        if f.name not in data and f.name == "note":
+            continue
         raw = data[f.name]
         if f.name in ("items", "alts"):
             kwargs[f.name] = tuple(node_from_json(v) for v in raw)

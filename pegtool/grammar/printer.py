@@ -110,7 +110,8 @@ def to_expr(node: Node) -> str:
     if isinstance(node, Not):
         return "!" + _wrapped(node.item)
     if isinstance(node, Capture):
-        return f"{node.tag.value}:({to_expr(node.item)})"
+        note = f"[{node.note}]" if node.note else ""
+        return f"{node.tag.value}{note}:({to_expr(node.item)})"
     if isinstance(node, Atomic):
         return f"atomic({to_expr(node.item)})"
     if isinstance(node, Trigger):

@@ -309,7 +309,7 @@ class Program:
         return predicate(self.compile(node.item), False, not self.fast, describe(node.item))
 
     def _c_Capture(self, node: Capture) -> Matcher:
-        f, tag = self.compile(node.item), node.tag
+        f, tag, note = self.compile(node.item), node.tag, node.note
 
         def m(c: Ctx, pos: int) -> int:
             outer = c.caps
@@ -318,9 +318,9 @@ class Program:
             r = f(c, pos)
             c.caps = outer
             if r >= 0:
-                outer.append(CaptureNode(tag, pos, r, inner, False))
+                outer.append(CaptureNode(tag, pos, r, inner, False, note))
             elif r != FAIL:
-                outer.append(CaptureNode(tag, pos, -2 - r, inner, True))
+                outer.append(CaptureNode(tag, pos, -2 - r, inner, True, note))
             return r
 
         return m

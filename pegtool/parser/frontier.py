@@ -188,7 +188,7 @@ def _move(nodes: list[CaptureNode], old: int, new: int) -> list[CaptureNode]:
     out = nodes[:k]
     for node in nodes[k:]:
         start = new if node.start == old else node.start
-        out.append(type(node)(node.tag, start, new, _move(node.children, old, new), node.partial))
+        out.append(type(node)(node.tag, start, new, _move(node.children, old, new), node.partial, node.note))
     return out
 
 
@@ -214,7 +214,7 @@ def _shift(nodes: list[CaptureNode], end: int) -> list[CaptureNode]:
         return nodes
     out = list(nodes)
     last = out[-1]
-    out[-1] = type(last)(last.tag, last.start, end, _shift(last.children, end), True)
+    out[-1] = type(last)(last.tag, last.start, end, _shift(last.children, end), True, last.note)
     return out
 
 

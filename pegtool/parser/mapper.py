@@ -34,6 +34,7 @@ from pegtool.dialects.python_literal import literal_json
 from pegtool.grammar.ir import Tag
 from pegtool.messages import ChatMessage, ToolCall
 from pegtool.parser.engine import CaptureNode
+from pegtool.parser.repairs import arguments_text, repair_diagnostics, value_text
 
 
 def make_call_id(index: int, name: str, salt: str = "") -> str:
@@ -125,6 +126,9 @@ def _arg_pair(text: str, node: CaptureNode) -> tuple[str, str, bool] | None:
         val = _child(node, tag)
         if val is None:
             continue
+        fixed = value_text(text, val)
+        if fixed is not None:  # a repaired value: held back until complete
+            return key, fixed, not val.partial
         notation = dialects.notation_for_tag(tag)
         assert notation is not None
         if val.partial:
@@ -194,7 +198,8 @@ def _call(text: str, node: CaptureNode, index: int, salt: str) -> ToolCall | Non
     call_id = ident.text(text).strip() if ident is not None else make_call_id(index, name_text, salt)
     args = _child(node, Tag.TOOL_ARGS)
     if args is not None:
-        arguments = args.text(text).strip()
+        fixed = arguments_text(text, args)
+        arguments = args.text(text).strip() if fixed is None else fixed
     elif node.partial and not any(c.tag is Tag.ARG for c in node.children):
         arguments = ""
     else:
@@ -265,7 +270,8 @@ def snapshot(
     reuse work between snapshots of one growing text (see :class:`MapCache`)."""
     acc = _Acc(hold=hold, ids=ids, cache=cache)
     _walk(text, captures, acc, id_salt)
-    return ChatMessage("".join(acc.content), "".join(acc.reasoning), tuple(acc.calls)), acc.upto
+    repaired = repair_diagnostics(text, captures) if hold is None else ()
+    return ChatMessage("".join(acc.content), "".join(acc.reasoning), tuple(acc.calls), repaired), acc.upto
 
 
 def complete_only(captures: Sequence[CaptureNode]) -> list[CaptureNode]:

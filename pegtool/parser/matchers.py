@@ -41,6 +41,7 @@ class CaptureNode:
     end: int
     children: list[CaptureNode]
     partial: bool = False
+    note: str = ""  # the capture's note (see ``pegtool.grammar.ir.Capture``)
 
     def text(self, source: str) -> str:
         return source[self.start : self.end]

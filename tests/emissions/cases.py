@@ -42,6 +42,7 @@ class Case:
     calls: tuple[tuple[str, dict[str, Any]], ...] = ()
     strict: bool = False  # the form generation is held to: the GBNF accepts it
     variant: bool = False  # a form only reading accepts
+    repair: str = ""  # part of the "repaired: …" diagnostic a variant is reported with
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,13 @@ HARMONY = Family("openai-gpt-oss-120b.jinja", (
     Case("no_call_token", _H.format("get_weather", _j(W_TOKYO[1])), calls=(W_TOKYO,), strict=True),
     Case("recipient_in_role_header", "<|channel|>analysis<|message|>Think.<|end|><|start|>assistant to=functions.get_weather"
          "<|channel|>commentary json<|message|>{\"location\": \"Paris\"}<|call|>",
-         reasoning="Think.", calls=(W_PARIS,), variant=True),
+         reasoning="Think.", calls=(W_PARIS,), variant=True, repair="recipient before the channel"),
     Case("recipient_first", " to=functions.special_function<|channel|>commentary <|constrain|>json<|message|>{\"arg1\": 1}",
-         calls=(SPECIAL,), variant=True),
+         calls=(SPECIAL,), variant=True, repair="recipient before the channel"),
     Case("no_constraint", "<|channel|>commentary to=functions.special_function<|message|>{\"arg1\": 1}<|call|>",
-         calls=(SPECIAL,), variant=True),
+         calls=(SPECIAL,), variant=True, repair="without ' <|constrain|>json'"),
     Case("call_on_analysis", "<|channel|>analysis to=functions.special_function <|constrain|>json<|message|>{\"arg1\": 1}",
-         calls=(SPECIAL,), variant=True),
+         calls=(SPECIAL,), variant=True, repair="on the analysis channel"),
     Case("parallel", _H.format("special_function", '{"arg1": 1}') + "<|call|><|start|>assistant"
          + _H.format("get_weather", _j(W_TOKYO[1])) + "<|call|>", calls=(SPECIAL, W_TOKYO), variant=True),
     Case("unknown_tool", _H.format("send_email", '{"to": "x"}') + "<|call|>",
@@ -110,7 +111,7 @@ COMMAND_R7B = Family("CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja", (
          reasoning="Run it.", calls=(PY,), strict=True),
     Case("reasoning_content", "<|START_THINKING|>Easy.<|END_THINKING|><|START_RESPONSE|>Paris.<|END_RESPONSE|>",
          reasoning="Easy.", content="Paris."),
-    Case("unclosed_response", "<|START_RESPONSE|>Hello, wor", content="Hello, wor", variant=True),
+    Case("unclosed_response", "<|START_RESPONSE|>Hello, wor", content="Hello, wor", variant=True, repair="content block not closed"),
 ))
 
 COHERE2 = Family("Cohere2MoE.jinja", (
@@ -121,7 +122,7 @@ COHERE2 = Family("Cohere2MoE.jinja", (
     Case("parallel", "Two calls.<|END_THINKING|>" + _action(SPECIAL, PY),
          reasoning="Two calls.", calls=(SPECIAL, PY), strict=True),
     Case("unclosed_text", "Greeting.<|END_THINKING|><|START_TEXT|>Hel", reasoning="Greeting.", content="Hel",
-         variant=True),
+         variant=True, repair="content block not closed"),
 ))
 
 # --- Command-R+ ---------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ COMMAND_R_PLUS = Family("CohereForAI-c4ai-command-r-plus-tool_use.jinja", (
     Case("content_call", "I will look up the weather." + _r_plus(W_PARIS), content="I will look up the weather.",
          calls=(W_PARIS,), strict=True),
     Case("unicode_multiline", _r_plus(PY), calls=(PY,), strict=True),
-    Case("same_line_fence", _r_plus(W_PARIS, lead="Action: ", close="]\n```"), calls=(W_PARIS,), variant=True),
+    Case("same_line_fence", _r_plus(W_PARIS, lead="Action: ", close="]\n```"), calls=(W_PARIS,), variant=True, repair="white space before the section end"),
     Case("directly_answer_not_offered", _r_plus(("directly-answer", {})), content=_r_plus(("directly-answer", {}))),
 ))
 
@@ -205,9 +206,9 @@ KIMI_K3 = Family("Kimi-K3.jinja", (
          + _k3_call("get_weather", {"location": "Paris"}, 1) + "<|close|>tools<|sep|>",
          reasoning="Weather.", calls=(W_PARIS,), variant=True),
     Case("stop_token_dropped", "Hi.<|close|>think<|sep|><|open|>response<|sep|>Hello!<|close|>response<|sep|>"
-         "<|close|>message<|sep|>", reasoning="Hi.", content="Hello!", variant=True),
+         "<|close|>message<|sep|>", reasoning="Hi.", content="Hello!", variant=True, repair="end of turn without its stop token"),
     Case("unclosed_response", "Hi.<|close|>think<|sep|><|open|>response<|sep|>Hel", reasoning="Hi.", content="Hel",
-         variant=True),
+         variant=True, repair="content block not closed"),
 ))
 
 # --- SmolLM3 (<think>) --------------------------------------------------------------------------------
