@@ -221,6 +221,30 @@ def test_llama4_python_tokens_around_a_list(formats: dict[str, ChatFormat]) -> N
     msg = p.parse("<|python_start|>[get_weather(city='LA', metric='C'), get_time()]<|python_end|>")
     assert _calls(msg) == [("get_weather", {"city": "LA", "metric": "C"}), ("get_time", {})]
     assert msg.content == ""
+    assert [d.message for d in msg.diagnostics] == ["repaired: the list was wrapped in <|python_start|>"]
+
+
+REPAIRED = {
+    "json_literals": "a JSON literal",
+    "leading_zero": "leading zeros",
+    "set_arg": "a set where a list was due",
+    "nested_quote": "unescaped inner quotes",
+    "multiline_raw": "raw new lines",
+    "any_order": "arguments not in the generated form",
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_variants_are_reported_as_repairs(formats: dict[str, ChatFormat], shape: str) -> None:
+    p = _prep(formats[shape]).parser
+    for case, text, name, args in CALLS:
+        msg = p.parse(_wrap(SHAPES[shape], [text]))
+        assert _calls(msg) == [(name, args)]
+        notes = [d.message for d in msg.diagnostics]
+        if case in REPAIRED:
+            assert notes and all(n.startswith("repaired: ") and REPAIRED[case] in n for n in notes), (case, notes)
+        elif case in ("spaces", "double_quotes", "escaped_string", "unicode", "simple", "parameterless"):
+            assert notes == [], (case, notes)
 
 
 def test_an_empty_list_is_no_call(formats: dict[str, ChatFormat]) -> None:
@@ -284,8 +308,9 @@ def test_gbnf_accepts_every_strict_output(formats: dict[str, ChatFormat], shape:
     for case, _, name, args in STRICT_CASES:
         out = _wrap(sec, [_strict(name, args)])
         assert rec.accepts(out), (case, out)
-        # what the grammar accepts reads back to the same call
-        assert _calls(_prep(formats[shape]).parser.parse(out)) == [(name, args)]
+        # what the grammar accepts reads back to the same call, with nothing repaired
+        msg = _prep(formats[shape]).parser.parse(out)
+        assert _calls(msg) == [(name, args)] and msg.diagnostics == (), (case, msg.diagnostics)
     together = _wrap(sec, [_strict(n, a) for _, _, n, a in STRICT_CASES[:4]])
     assert rec.accepts(together)
     assert not rec.accepts(_wrap(sec, ["get_weather(metric='C')"]))  # a required argument missing
