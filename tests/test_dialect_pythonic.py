@@ -358,3 +358,73 @@ def test_notation_is_registered_for_its_capture() -> None:
 
     assert dialects.notation_for_tag(Tag.ARG_PY) is pythonic.NOTATION
     assert pythonic.DIALECT in dialects.NAMED
+
+
+# --- reasoning + calls ------------------------------------------------------------------------------
+
+
+def test_reasoning_then_calls() -> None:
+    """A thinking LFM2.5 template that does not render its calls: the reasoning markers come from
+    the renders, the calls from the pythonic dialect."""
+    text = (TEMPLATES / "LFM2.5-8B-A1B.jinja").read_text(encoding="utf-8")
+    assert "{{- render_tool_calls(message.tool_calls) -}}" in text
+    fmt = _source(text.replace("{{- render_tool_calls(message.tool_calls) -}}", ""))
+    a = fmt.analysis
+    assert a.reasoning.start == "<think>" and a.tools.format is ToolFormat.NAMED
+    p = _prep(fmt).parser
+    out = ("<think>The user wants the weather; I will call get_weather.</think>"
+           "<|tool_call_start|>[get_weather(city='Paris', metric='celsius'), get_time()]<|tool_call_end|>")
+    msg = p.parse(out)
+    assert msg.reasoning_content == "The user wants the weather; I will call get_weather."
+    assert _calls(msg) == [("get_weather", {"city": "Paris", "metric": "celsius"}), ("get_time", {})]
+    assert msg.content == "" and msg.diagnostics == ()
+    final, sent = _stream(p, out, 2)
+    assert final == msg and sent == "".join(c.arguments for c in msg.tool_calls)
+
+
+# --- llama.cpp's LFM2 cases (test-chat), on the bundled LFM2-8B-A1B template ----------------------------
+
+LCPP_TOOLS = [
+    _fn("special_function", {"arg1": {"type": "integer"}}, ["arg1"]),
+    _fn("set_config", {"config": {"type": "object"}}, ["config"]),
+    _fn("Calendar.create_event", {"title": S, "participants": {"type": "array", "items": S},
+                                  "metadata": {"type": "object"}}, ["title"]),
+    _fn("python", {"code": S}, ["code"]),
+    _fn("get_time", {"city": S}, ["city"]),
+]
+
+
+@pytest.mark.parametrize(("out", "content", "calls", "repaired"), [
+    ("<|tool_call_start|>[special_function(arg1=1)]<|tool_call_end|>", "", [("special_function", {"arg1": 1})], 0),
+    ('<|tool_call_start|>[set_config(config={"enabled": True, "count": 3})]<|tool_call_end|>', "",
+     [("set_config", {"config": {"enabled": True, "count": 3}})], 0),
+    ('<|tool_call_start|>[set_config(config={"enabled": true, "note": null})]<|tool_call_end|>', "",
+     [("set_config", {"config": {"enabled": True, "note": None}})], 2),
+    ('<|tool_call_start|>[Calendar.create_event(title="demo", participants=["Alice", "Bob"], '
+     'metadata={"priority": "high", "reminder": True})]<|tool_call_end|>', "",
+     [("Calendar.create_event", {"title": "demo", "participants": ["Alice", "Bob"],
+                                 "metadata": {"priority": "high", "reminder": True}})], 0),
+    ("Use this format: [link text](url). Example: [Wikipedia](https://www.wikipedia.org).",
+     "Use this format: [link text](url). Example: [Wikipedia](https://www.wikipedia.org).", [], 0),
+    ('<|tool_call_start|>[python(code="def hello():\\n    print(\'hey\')")]<|tool_call_end|>', "",
+     [("python", {"code": "def hello():\n    print('hey')"})], 0),
+    ('<|tool_call_start|>[python(code="print(\\"hi\\")")]<|tool_call_end|>', "", [("python", {"code": 'print("hi")'})], 0),
+    ('Let me check the time.<|tool_call_start|>[get_time(city="Paris")]<|tool_call_end|>', "Let me check the time.",
+     [("get_time", {"city": "Paris"})], 0),
+])
+def test_llama_cpp_lfm2_cases(formats: dict[str, ChatFormat], out: str, content: str,
+                              calls: list[tuple[str, Any]], repaired: int) -> None:
+    prep = formats["lfm2"].prepare([{"role": "user", "content": "Help me."}], tools=LCPP_TOOLS)
+    msg = prep.parser.parse(out)
+    assert (msg.content, _calls(msg)) == (content, calls)
+    assert len(msg.diagnostics) == repaired
+
+
+def test_partial_call_while_streaming(formats: dict[str, ChatFormat]) -> None:
+    prep = formats["lfm2"].prepare([{"role": "user", "content": "Help me."}], tools=LCPP_TOOLS)
+    stream = prep.parser.stream()
+    deltas = stream.feed("<|tool_call_start|>[special_function(arg1=")
+    assert [tc["function"]["name"] for d in deltas for tc in d.get("tool_calls", []) if "name" in tc["function"]] \
+        == ["special_function"]
+    msg = stream.finish()
+    assert msg.tool_calls and msg.tool_calls[0].incomplete and stream.finish_reason == "length"
