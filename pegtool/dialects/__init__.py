@@ -21,8 +21,10 @@ How to add a family
    :class:`~base.ValueRenders`, ``value`` for strict/loose IR, ``to_json`` / ``partial_json`` for
    the mapper); a dialect the renders cannot reveal subclasses :class:`~base.NamedDialect`
    (``detect`` from :class:`~base.TemplateFacts` — markers the template prints or declares, never
-   a file or model name —, ``apply`` to fill the record, and ``calls_region`` /
-   ``call_arguments`` when the calls do not fit the record's generic shapes). Give it a module
+   a file or model name —, ``apply`` to fill the record, and ``calls_region``
+   when the calls do not fit the record's generic shapes). In the loose IR, mark
+   each form generation never writes with ``pegtool.grammar.variants.repair(note, node)``: the
+   parser reports it in ``msg.diagnostics`` as ``repaired: note``. Give it a module
    constant (``NOTATION`` or ``DIALECT``) and add it to :data:`NOTATIONS` or :data:`NAMED` below,
    where its evidence is tested in order (more specific evidence first).
 2. Write its tests (``tests/test_dialect_<name>.py``): evidence fires on the templates that show

@@ -41,10 +41,20 @@ class JsonArgs(Notation):
         return choice(json_value(), variants.python_literal(b))
 
     def to_json(self, text: str, node: CaptureNode) -> str:
-        return literal_json(node.text(text).strip())
+        fixed = _repaired(text, node)
+        return fixed if fixed is not None else literal_json(node.text(text).strip())
 
     def partial_json(self, text: str, node: CaptureNode) -> str:
-        return literal_prefix(node.text(text))
+        fixed = _repaired(text, node)  # a repaired value is held back until complete
+        return fixed if fixed is not None else literal_prefix(node.text(text))
+
+
+def _repaired(text: str, node: CaptureNode) -> str | None:
+    """The JSON of a value read through a repair (relaxed JSON or a Python literal where JSON or
+    a template notation was due), "" while incomplete; None when no repair is involved."""
+    from pegtool.parser.repairs import value_text
+
+    return value_text(text, node)
 
 
 NOTATION = JsonArgs()

@@ -34,7 +34,7 @@ from pegtool.dialects.python_literal import literal_json
 from pegtool.grammar.ir import Tag
 from pegtool.messages import ChatMessage, ToolCall
 from pegtool.parser.engine import CaptureNode
-from pegtool.parser.repairs import arguments_text, repair_diagnostics, value_text
+from pegtool.parser.repairs import arguments_text, repair_diagnostics
 
 
 def make_call_id(index: int, name: str, salt: str = "") -> str:
@@ -126,9 +126,6 @@ def _arg_pair(text: str, node: CaptureNode) -> tuple[str, str, bool] | None:
         val = _child(node, tag)
         if val is None:
             continue
-        fixed = value_text(text, val)
-        if fixed is not None:  # a repaired value: held back until complete
-            return key, fixed, not val.partial
         notation = dialects.notation_for_tag(tag)
         assert notation is not None
         if val.partial:
