@@ -33,6 +33,7 @@ def summarize(data: dict[str, Any]) -> str:
     tool calls         none
     preserved tokens   -
     overrides applied  -
+    dialect entries    -
     """
     tools = data.get("tools") or {}
     reasoning = data.get("reasoning") or {}
@@ -43,12 +44,30 @@ def summarize(data: dict[str, Any]) -> str:
     lines.append(("reasoning", r_mode))
     t_fmt = tools.get("format", "none")
     markers = [tools.get(k) for k in ("section_start", "call_start", "name_suffix", "call_end", "section_end")]
+    if t_fmt == "named":
+        t_fmt += ": " + ", ".join(r[0] for r in data.get("dialects") or [] if _is_named(r[0]))
     if t_fmt != "none":
         t_fmt += "  " + " … ".join(_show(m) for m in markers if m)
     lines.append(("tool calls", t_fmt))
     lines.append(("preserved tokens", " ".join(data.get("preserved_tokens") or []) or "-"))
     lines.append(("overrides applied", ", ".join(str(o) for o in data.get("overrides") or []) or "-"))
+    lines.append(("dialect entries", entries_text(data.get("dialects") or []) or "-"))
     return "\n".join(f"{k:<18} {v}" for k, v in lines)
+
+
+def _is_named(entry: str) -> bool:
+    from pegtool import dialects
+
+    return dialects.named(entry) is not None
+
+
+def entries_text(rows: list[Any]) -> str:
+    """The :mod:`pegtool.dialects` entries that fired and on what evidence, one phrase each.
+
+    >>> entries_text([["xml_elements", "render", "nested elements"], ["x", "special_tokens", "<|a|>"]])
+    'xml_elements (render: nested elements); x (special_tokens: <|a|>)'
+    """
+    return "; ".join(f"{name} ({source}: {detail})" for name, source, detail in rows)
 
 
 def doctor_table(path: str | Path, tools: list[dict[str, Any]] | None = None) -> tuple[bool, str]:
@@ -64,4 +83,9 @@ def doctor_table(path: str | Path, tools: list[dict[str, Any]] | None = None) ->
         out.append(f"{r['template']:<{width}}  {r['dialect']:<18} {r['pass']:>4} {r['fail']:>4} {r['skip']:>4}  {why}")
     total = [sum(r[k] for r in rows) for k in ("pass", "fail", "skip")]
     out.append(f"{'total':<{width}}  {'':<18} {total[0]:>4} {total[1]:>4} {total[2]:>4}")
+    fired = [(r["template"], entries_text(r.get("entries") or [])) for r in rows if r.get("entries")]
+    if fired:
+        out.append("")
+        out.append("dialect entries that fired (pegtool.dialects), on what evidence:")
+        out += [f"  {name:<{width}}  {text}" for name, text in fired]
     return total[1] == 0, "\n".join(out)

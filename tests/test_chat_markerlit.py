@@ -1,6 +1,6 @@
 """Values in a template's own notation with marker-quoted strings (Gemma 4): the grammar
-(pegtool.grammar.markerlit, PEG parser and GBNF recognizer agree), the converter to JSON
-(pegtool.parser.notation), the analysis that finds the notation, and parsing / streaming calls."""
+(pegtool.dialects.marker_quoted, PEG parser and GBNF recognizer agree), the converter to JSON
+(pegtool.dialects.marker_quoted), the analysis that finds the notation, and parsing / streaming calls."""
 
 from __future__ import annotations
 
@@ -15,14 +15,20 @@ from hypothesis import strategies as st
 
 from pegtool.analysis import analyze
 from pegtool.analysis.record import Analysis, TaggedArgs
+from pegtool.dialects.marker_quoted import (
+    decode_marker_literal,
+    marker_for_schema,
+    marker_generic,
+    marker_literal_json,
+    marker_value,
+    render_marker_literal,
+)
 from pegtool.gbnf import Recognizer, to_gbnf
 from pegtool.grammar.builder import GrammarBuilder, end
 from pegtool.grammar.chat import build_chat_grammar
 from pegtool.grammar.ir import one_side
-from pegtool.grammar.markerlit import marker_for_schema, marker_generic, marker_value, render_marker_literal
 from pegtool.parser import Status, parse
 from pegtool.parser.chat import ChatParser
-from pegtool.parser.notation import decode_marker_literal, marker_literal_json
 from pegtool.template import load_template
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -1,4 +1,4 @@
-"""Python-literal values (pegtool.grammar.pyliteral): PEG parser and GBNF recognizer agree."""
+"""Python-literal values (pegtool.dialects.python_literal): PEG parser and GBNF recognizer agree."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pegtool.dialects.python_literal import python_for_schema, python_value
 from pegtool.gbnf import Recognizer, to_gbnf
 from pegtool.grammar.builder import GrammarBuilder, end
-from pegtool.grammar.pyliteral import python_for_schema, python_value
 from pegtool.parser import Status, parse
 
 

@@ -1,5 +1,5 @@
-"""Values rendered as nested elements (MiniMax-M3): the grammar (pegtool.grammar.xmlvalue, PEG
-parser and GBNF recognizer agree), the converter to JSON (pegtool.parser.xmlvalue), the analysis
+"""Values rendered as nested elements (MiniMax-M3): the grammar (pegtool.dialects.xml_elements, PEG
+parser and GBNF recognizer agree), the converter to JSON (pegtool.dialects.xml_elements), the analysis
 that finds the notation, and parsing / streaming calls."""
 
 from __future__ import annotations
@@ -15,14 +15,21 @@ from hypothesis import strategies as st
 
 from pegtool.analysis import analyze
 from pegtool.analysis.record import TaggedArgs
+from pegtool.dialects.xml_elements import (
+    Elements,
+    render_xml,
+    scalar,
+    xml_for_schema,
+    xml_generic,
+    xml_read,
+    xml_value_json,
+)
 from pegtool.gbnf import Recognizer, to_gbnf
 from pegtool.grammar.builder import GrammarBuilder, capture, end
 from pegtool.grammar.chat import build_chat_grammar
 from pegtool.grammar.ir import Tag, one_side
-from pegtool.grammar.xmlvalue import Elements, render_xml, xml_for_schema, xml_generic, xml_read
 from pegtool.parser import Status, parse
 from pegtool.parser.chat import ChatParser
-from pegtool.parser.xmlvalue import scalar, xml_value_json
 from pegtool.template import load_template
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

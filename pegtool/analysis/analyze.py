@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
+from pegtool import dialects
 from pegtool.analysis import probe as P
 from pegtool.analysis.diff import marker_safe_prefix, markers_in
 from pegtool.analysis.overrides import apply_overrides
 from pegtool.analysis.reasoning import analyze_content, analyze_reasoning
 from pegtool.analysis.record import Analysis, Capabilities, ReasoningMode, ToolFormat, Tools
 from pegtool.analysis.tools import analyze_tools
+from pegtool.dialects.base import TemplateFacts
 from pegtool.template import TemplateSource
 
 _CACHE: dict[tuple[str, str, str], Analysis] = {}
@@ -46,15 +48,40 @@ def _analyze(source: TemplateSource) -> Analysis:
         content=content,
         tools=_calls_after_eot(pr, _strip_eot(tools, eot), eot),
         canary=pr.style,
+        dialects=tuple(pr.fired),
         notes=tuple(notes),
     )
     a = replace(a, capabilities=_capabilities(pr, a))
+    a = _named_dialects(pr, source, a)
     changed = apply_overrides(a)
     if changed.reasoning != a.reasoning:  # content markers depend on the reasoning markers
         content, eot = analyze_content(pr, changed.reasoning)
         changed = replace(changed, content=content, end_of_turn=eot,
                           tools=_calls_after_eot(pr, _strip_eot(tools, eot), eot))
     return _finish(changed, source, pr)
+
+
+def _named_dialects(pr: P.Prober, source: TemplateSource, a: Analysis) -> Analysis:
+    """``a`` with the named dialects whose evidence the template shows applied (see
+    :mod:`pegtool.dialects`); capabilities follow what they add."""
+    if not dialects.NAMED:
+        return a
+    facts = TemplateFacts(a, pr.render("capabilities.tools", pr.messages()) or "",
+                          _quiet_render(pr, tools=False),
+                          frozenset(source.special_tokens), a.generation_prompt)
+    named = dialects.apply_named(a, facts)
+    if named == a:
+        return a
+    return replace(named, capabilities=replace(named.capabilities, tool_calls=named.tools.format is not ToolFormat.NONE,
+                                               parallel_tool_calls=named.tools.parallel))
+
+
+def _quiet_render(pr: P.Prober, *, tools: bool) -> str:
+    """The canary conversation rendered (failures are not recorded: the probe is optional)."""
+    mark = len(pr.errors)
+    text = pr.render("dialects", pr.messages(), tools=tools) or ""
+    del pr.errors[mark:]
+    return text
 
 
 def _strip_eot(tools: Tools, eot: tuple[str, ...]) -> Tools:

@@ -59,6 +59,8 @@ class Prober:
         self.renderer = Renderer(source)
         self.style = CanaryStyle()
         self.errors: list[tuple[str, str]] = []
+        #: registry entries that recognised these renders: (name, evidence source, detail)
+        self.fired: list[tuple[str, str, str]] = []
         self.canary_tools: list[dict[str, Any]] = CANARY_TOOLS  # the tools offered in renders
 
     # --- canary building blocks -------------------------------------------------------------

@@ -44,6 +44,7 @@ class ToolFormat(str, enum.Enum):
     JSON_NATIVE = "json_native"  # {"name": ..., "arguments": {...}} and relatives
     TAG_WITH_JSON = "tag_with_json"  # <function=NAME>{...}
     TAG_WITH_TAGGED = "tag_with_tagged"  # <parameter=k>v</parameter>
+    NAMED = "named"  # the calls region comes from a named dialect (pegtool.dialects) in ``dialects``
 
 
 class IdPosition(str, enum.Enum):
@@ -164,6 +165,8 @@ class Analysis:
     special_tokens: tuple[str, ...] = ()  # preserved tokens the source knows to be special
     probe_errors: tuple[tuple[str, str], ...] = ()  # (probe, error message)
     overrides: tuple[str, ...] = ()
+    #: the :mod:`pegtool.dialects` entries that fired: (name, evidence source, what was seen)
+    dialects: tuple[tuple[str, str, str], ...] = ()
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:

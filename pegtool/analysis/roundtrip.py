@@ -58,6 +58,7 @@ class TemplateReport:
     name: str
     dialect: str
     outcomes: list[Outcome] = field(default_factory=list)
+    entries: tuple[tuple[str, str, str], ...] = ()  # the dialect registry entries that fired
 
     @property
     def passed(self) -> int:
@@ -70,7 +71,8 @@ class TemplateReport:
     def row(self) -> dict[str, Any]:
         return {"template": self.name, "dialect": self.dialect, "pass": self.passed, "fail": self.failed,
                 "skip": sum(o.status == "skip" for o in self.outcomes),
-                "failures": {o.scenario: o.reason for o in self.outcomes if o.status == "fail"}}
+                "failures": {o.scenario: o.reason for o in self.outcomes if o.status == "fail"},
+                "entries": [list(e) for e in self.entries]}
 
 
 def load_tools() -> list[dict[str, Any]]:
@@ -94,6 +96,8 @@ def _skip_reason(a: Analysis, spec: dict[str, Any]) -> str:
     calls = spec.get("calls", [])
     if calls and a.tools.format is ToolFormat.NONE:
         return "template shows no tool calls"
+    if calls and a.tools.format is ToolFormat.NAMED:
+        return "calls come from a named dialect, not from the template's renders"
     if len(calls) > 1 and not a.tools.parallel:
         return "template renders one call per message"
     if "reasoning" in spec and a.reasoning.mode is not ReasoningMode.TAG_BASED:
@@ -219,7 +223,7 @@ def check_scenario(renderer: Renderer, a: Analysis, name: str, tools: list[dict[
 def roundtrip_source(source: TemplateSource, tools: list[dict[str, Any]] | None = None) -> TemplateReport:
     tools = tools if tools is not None else load_tools()
     a = analyze(source)
-    report = TemplateReport(source.name, a.tools.format.value)
+    report = TemplateReport(source.name, a.tools.format.value, entries=a.dialects)
     renderer = Renderer(source)
     for name in SCENARIOS:
         report.outcomes.append(check_scenario(renderer, a, name, tools))

@@ -7,12 +7,12 @@ in the model's text and the text around them becomes the dialect's markers.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pegtool import dialects
 from pegtool.analysis import probe as P
 from pegtool.analysis.diff import (
     DiffSplit,
@@ -35,9 +35,7 @@ from pegtool.analysis.record import (
     ToolFormat,
     Tools,
 )
-from pegtool.grammar.markerlit import VALUE_STARTS
-from pegtool.grammar.xmlvalue import Elements, render_xml
-from pegtool.parser.notation import decode_marker_literal
+from pegtool.dialects.base import ValueRenders
 
 ARGS2 = {P.ARG1: P.V1, P.ARG2: P.V2}
 
@@ -252,6 +250,8 @@ def _arg_blocks(region: str) -> tuple[TaggedArgs, str] | None:
 
 
 def _json_values(pr: P.Prober, tagged: TaggedArgs, notes: list[str]) -> TaggedArgs:
+    """The notation of non-string values: the first registered one that recognises the renders
+    of the canary value (see :mod:`pegtool.dialects`); its evidence becomes a note."""
     text = call_section(pr, "tools.json_value", [pr.call(P.GAMMA, {P.ARG_DATA: P.DATA_VALUE})])
     key = (text or "").find(tagged.arg_prefix + P.ARG_DATA)
     if text is None or key < 0:
@@ -259,78 +259,16 @@ def _json_values(pr: P.Prober, tagged: TaggedArgs, notes: list[str]) -> TaggedAr
     after = key + len(tagged.arg_prefix + P.ARG_DATA)
     brace = text.find("{", after)
     scalars = _scalar_style(pr, tagged)
-    if brace >= 0 and _literal_at(text, brace) == P.DATA_VALUE:
-        notes.append("non-string argument values are rendered as Python literals")
-        return replace(tagged, values_json=False, value_style="python")
-    try:
-        value, _ = json.JSONDecoder().raw_decode(text, brace) if brace >= 0 else (None, 0)
-    except ValueError:
-        value = None
-    if value != P.DATA_VALUE and brace >= 0:
-        marked = _marker_quoted(pr, tagged, text[after:brace])
-        if marked is not None:
-            notes.append(f"non-string argument values use the template's own notation, strings between "
-                         f"{marked.string_quote!r}")
-            return marked
-    nested = _xml_elements(pr, tagged) if value != P.DATA_VALUE else None
-    if nested is not None:
-        notes.append(f"non-string argument values are nested elements, array items named {nested.item_tag!r}")
-        return nested
-    if value != P.DATA_VALUE:
-        notes.append("non-string argument values are not rendered as JSON")
-        return replace(tagged, values_json=False, value_style="python")
-    style = "python_scalars" if scalars == "python" else "json"
-    return replace(tagged, arg_mid_json=_type_slot(tagged.arg_mid, text[after:brace]), value_style=style)
 
+    def render(probe: str, args: dict[str, Any]) -> str:
+        return call_section(pr, probe, [pr.call(P.GAMMA, args)]) or ""
 
-def _marker_quoted(pr: P.Prober, ta: TaggedArgs, mid: str) -> TaggedArgs | None:
-    """Values in the template's own notation (Gemma 4: ``{k:[1,true,None],s:{t:<|"|>x<|"|>}}``):
-    the string marker is what ``arg_mid`` adds to ``mid`` (the text before a non-string value),
-    it closes strings too, and a nested value with strings reads back in that notation."""
-    quote = ta.arg_mid[len(mid):] if ta.arg_mid.startswith(mid) else ""
-    if not quote.strip() or quote != quote.strip() or not ta.arg_suffix.startswith(quote) \
-            or quote[0] in VALUE_STARTS or any(c in quote for c in ":,{}[]"):
-        return None
-    text = call_section(pr, "tools.marked_value", [pr.call(P.GAMMA, {P.ARG_DATA: P.MARKED_VALUE})]) or ""
-    key = text.find(ta.arg_prefix + P.ARG_DATA + mid)
-    if key < 0:
-        return None
-    try:
-        value, _ = decode_marker_literal(text, key + len(ta.arg_prefix + P.ARG_DATA + mid), quote)
-    except ValueError:
-        return None
-    if value != P.MARKED_VALUE:
-        return None
-    return replace(ta, arg_mid=mid, arg_mid_json=mid, arg_suffix=ta.arg_suffix[len(quote):], string_quote=quote,
-                   values_json=False, value_style="marker_quoted")
-
-
-def _xml_elements(pr: P.Prober, ta: TaggedArgs) -> TaggedArgs | None:
-    """Values as nested elements (MiniMax-M3: ``<k><item>1</item></k><s><t>x</t></s>``): a member
-    opens like an argument (``arg_prefix k arg_mid``) after the text ``lead`` before it, and closes
-    like one less a trailing ``lead`` (the next opening's); the first element inside ``k`` names
-    array items. The canary value must render back exactly so."""
-    text = call_section(pr, "tools.nested_value", [pr.call(P.GAMMA, {P.ARG_DATA: P.NESTED_VALUE})]) or ""
-    head = ta.arg_prefix + P.ARG_DATA + ta.arg_mid
-    start = text.find(head)
-    end = text.find(ta.arg_suffix.replace(ARG_SLOT, P.ARG_DATA), start)
-    if start < 0 or end < 0:
-        return None
-    value = text[start + len(head):end]
-    at = value.find(ta.arg_prefix + "k" + ta.arg_mid)
-    if at < 0:
-        return None
-    lead = value[:at]
-    close = ta.arg_suffix[:len(ta.arg_suffix) - len(lead)] if ta.arg_suffix.endswith(lead) else ta.arg_suffix
-    opening = lead + ta.arg_prefix + ARG_SLOT + ta.arg_mid
-    inner = value[at + len(ta.arg_prefix + "k" + ta.arg_mid):]
-    m = re.match(re.escape(lead + ta.arg_prefix) + r"(\w+)" + re.escape(ta.arg_mid), inner)
-    if m is None:
-        return None
-    nested = replace(ta, values_json=False, value_style="xml_elements", elements=(opening, close),
-                     item_tag=m.group(1))
-    n = Elements.of(nested)
-    return nested if n is not None and render_xml(P.NESTED_VALUE, n) == value else None
+    json_mid = _type_slot(tagged.arg_mid, text[after:brace]) if brace >= 0 else tagged.arg_mid
+    found, row = dialects.detect_notation(ValueRenders(tagged, text, after, brace, json_mid, scalars, render))
+    if row is not None:
+        notes.append(row[2])
+        pr.fired.append(row)
+    return found
 
 
 def _skips_null(pr: P.Prober, ta: TaggedArgs) -> bool:
@@ -381,19 +319,6 @@ def _string_wrap(pr: P.Prober, ta: TaggedArgs) -> TaggedArgs:
     if not pre.strip() or not post.strip():
         return ta
     return replace(ta, string_wrap=(pre, post))
-
-
-def _literal_at(text: str, start: int) -> Any:
-    """The Python literal (not JSON) that starts at ``start`` (``None`` when there is none)."""
-    depth = 0
-    for i in range(start, len(text)):
-        depth += {"{": 1, "[": 1, "}": -1, "]": -1}.get(text[i], 0)
-        if depth == 0:
-            try:
-                return None if text[start:i + 1].find('"') >= 0 else ast.literal_eval(text[start:i + 1])
-            except (ValueError, SyntaxError):
-                return None
-    return None
 
 
 def _scalar_style(pr: P.Prober, tagged: TaggedArgs) -> str:

@@ -88,7 +88,7 @@ def dialect_lines(a: dict[str, Any] | None) -> list[str]:
         return ["- **Dialect:** unknown (analysis failed)"]
     tools = field(a, "tools", {})
     return [
-        f"- **Dialect:** tool calls {code(field(a, 'tools.format', 'unknown'))} · reasoning "
+        f"- **Dialect:** tool calls {code(tool_format(a, 'unknown'))} · reasoning "
         f"{code(field(a, 'reasoning.mode', 'unknown'))} · content {code(field(a, 'content.mode', 'unknown'))}",
         f"- **Generation prompt:** {code(field(a, 'generation_prompt'))}",
         f"- **Reasoning markers:** {pair(field(a, 'reasoning.start'), field(a, 'reasoning.end'))}",
@@ -97,7 +97,25 @@ def dialect_lines(a: dict[str, Any] | None) -> list[str]:
         *_tagged_line(field(a, "tools.tagged", None)),
         f"- **Parallel calls:** {'yes' if field(a, 'tools.parallel', False) else 'no'}",
         f"- **Overrides applied:** {codes(field(a, 'overrides', ()))}",
+        f"- **Dialect entries:** {_entries(field(a, 'dialects', ()))}",
     ]
+
+
+def tool_format(a: dict[str, Any] | None, missing: str = "error") -> str:
+    """The tool-call format; for a named dialect, also its name (``named: pythonic``)."""
+    fmt = str(field(a, "tools.format", missing))
+    if fmt != "named" or a is None:
+        return fmt
+    from pegtool import dialects
+
+    names = [r[0] for r in a.get("dialects") or () if dialects.named(r[0]) is not None]
+    return f"named: {names[0]}" if names else fmt
+
+
+def _entries(rows: Any) -> str:
+    """The :mod:`pegtool.dialects` entries that fired, each with its evidence."""
+    shown = [f"{code(r[0])} ({r[1]}: {r[2]})" for r in rows or () if len(r) == 3]
+    return "; ".join(shown) if shown else NONE
 
 
 def _tool_markers(tools: dict[str, Any]) -> str:
@@ -184,6 +202,6 @@ def index_md(builts: Sequence[Built]) -> str:
 
 def _row(b: Built) -> str:
     link = f"[{_cell(b.entry.stem)}]({quote(b.entry.stem)}/SUMMARY.md)"
-    cells = [link, field(b.analysis, "tools.format", "error"), field(b.analysis, "reasoning.mode", "error"),
+    cells = [link, tool_format(b.analysis), field(b.analysis, "reasoning.mode", "error"),
              b.trigger_kind, roundtrip_status(b), ", ".join(sorted(b.errors)) or NONE]
     return "| " + " | ".join(_cell(str(c)) for c in cells) + " |"

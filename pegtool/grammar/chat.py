@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pegtool import dialects
 from pegtool.analysis.record import (
     ARG_SLOT,
     ID_SLOT,
@@ -28,10 +29,10 @@ from pegtool.analysis.record import (
     Analysis,
     ContentMode,
     ReasoningMode,
-    TaggedArgs,
     ToolFormat,
     Tools,
 )
+from pegtool.dialects.base import CallsOptions
 from pegtool.errors import GrammarError
 from pegtool.grammar import variants
 from pegtool.grammar.builder import (
@@ -57,10 +58,7 @@ from pegtool.grammar.builder import (
     until,
 )
 from pegtool.grammar.ir import Grammar, Node, Tag
-from pegtool.grammar.markerlit import marker_for_schema, marker_value
-from pegtool.grammar.pyliteral import python_for_schema
 from pegtool.grammar.schema_struct import ordered_members, property_order
-from pegtool.grammar.xmlvalue import Elements, xml_for_schema, xml_read
 
 _WS = re.compile(r"\s+")
 _SLOTS = re.compile(r"(\{\{id\}\}|\{\{index\}\}|\{\{type\}\})")
@@ -273,8 +271,13 @@ def _response_schema(rf: Any) -> Any:
 def _calls_region(b: GrammarBuilder, a: Analysis, fns: list[dict[str, Any]],
                   o: _Opts) -> tuple[str, Node, tuple[str, ...]] | None:
     """(trigger text, the calls region, extra places content stops at when reading variants)."""
+    named = dialects.named_for(a)
+    if named is not None:
+        region = named.calls_region(b, a, fns, CallsOptions(o.parallel, a.canary.id_style))
+        if region is not None:
+            return region[0], region[1], ()
     t = a.tools
-    if t.format is ToolFormat.NONE:
+    if t.format in (ToolFormat.NONE, ToolFormat.NAMED):
         return None
     ids = a.canary.id_style
     one = b.intern("tool-call", atomic(capture(Tag.TOOL_CALL, _head_and_bodies(b, t, fns, ids))))
@@ -457,24 +460,22 @@ def _is_string(schema: Any) -> bool:
 
 def _tagged_arg(b: GrammarBuilder, t: Tools, name: str, schema: Any) -> Node:
     """One ``name = value`` argument. Generation holds the value to the property's schema; reading
-    also takes a value that breaks it (a JSON value of another type, or plain text where JSON was
-    due, kept as a string), so the call survives and the caller can validate it."""
+    also takes a value that breaks it (a value of another type, or plain text where a typed value
+    was due, kept as a string), so the call survives and the caller can validate it. A non-string
+    value is written in the template's notation (:mod:`pegtool.dialects`)."""
     ta = t.tagged
     assert ta is not None
     suffix = mk(ta.arg_suffix, arg=name)
-    elements = Elements.of(ta) if ta.value_style == "xml_elements" else None
     marked = _marked_variants(b, t, suffix) if ta.value_style == "marker_quoted" else []
     if _is_string(schema):
         text = _text_value(t, name, schema) + suffix
         value = lenient(text, choice(text, *marked)) if marked else text
-    elif elements is not None:
-        tree = lenient(xml_for_schema(b, elements, schema), xml_read(b, elements, schema))
-        typed = mk(ta.arg_mid_json) + capture(Tag.ARG_XML, tree) + suffix
-        value = lenient(typed, typed | (_text_value(t, name, {"type": "string"}) + suffix))
     else:
-        tag = Tag.ARG_MARKED if ta.value_style == "marker_quoted" else Tag.ARG_VALUE
-        typed = mk(ta.arg_mid_json) + capture(tag, _non_string_value(b, ta, schema)) + suffix
-        value = lenient(typed, choice(typed, _text_value(t, name, {"type": "string"}) + suffix, *marked))
+        typed = mk(ta.arg_mid_json) + dialects.notation(ta.value_style).value_node(b, ta, schema) + suffix
+        # JSON-valued dialects: a Python literal where JSON was due is read and converted
+        py = [mk(ta.arg_mid_json) + capture(Tag.ARG_VALUE, variants.python_literal(b)) + suffix] \
+            if ta.value_style == "json" else []
+        value = lenient(typed, choice(typed, *py, _text_value(t, name, {"type": "string"}) + suffix, *marked))
     # ``name`` empty: any argument name (a tool whose schema is open)
     key = lit(name) if name else variants.argument_name()
     body = mk(ta.arg_prefix.lstrip()) + capture(Tag.ARG_NAME, key) + value
@@ -504,33 +505,6 @@ def _text_value(t: Tools, name: str, schema: Any) -> Node:
         wrap_open, wrap_close = ta.string_wrap
         raw = (lit(wrap_open) + capture(Tag.ARG_STRING, schema_text(schema, wrap_close)) + lit(wrap_close)) | raw
     return mk(ta.arg_mid.rstrip()) + _lead_ws(ta.arg_mid) + q + raw + q
-
-
-def _non_string_value(b: GrammarBuilder, ta: TaggedArgs, schema: Any) -> Node:
-    """A JSON value, or (templates printing values with Python's ``str()``) a Python literal, or a
-    value in the template's own notation with strings between ``string_quote`` markers."""
-    if ta.value_style == "json":
-        return lenient(json_schema(schema), choice(json_value(), variants.python_literal(b)))
-    if ta.value_style == "marker_quoted":
-        return lenient(marker_for_schema(b, ta.string_quote, schema), marker_value(b, ta.string_quote))
-    py = python_for_schema(b, schema)
-    # "python_scalars" templates render objects as JSON: generate those schema-checked; "python"
-    # ones render them with str(), which the model learned: keep that form available.
-    both = ta.value_style == "python" or _python_narrowed(schema)
-    strict = choice(json_schema(schema), py) if both else json_schema(schema)
-    return lenient(strict, choice(json_value(), py))
-
-
-def _python_narrowed(schema: Any) -> bool:
-    """Whether the Python-literal grammar of ``schema`` holds the value to it: scalars, enums,
-    consts and arrays (items narrowed) do; objects and untyped values are read as any literal."""
-    if not isinstance(schema, dict):
-        return False
-    if "const" in schema or schema.get("enum"):
-        return True
-    types = schema.get("type")
-    types = [types] if isinstance(types, str) else types
-    return isinstance(types, list) and bool(types) and "object" not in types
 
 
 def _string_delimiters(t: Tools, name: str) -> list[str]:

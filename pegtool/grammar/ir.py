@@ -58,6 +58,7 @@ class Tag(str, Enum):
     ARG_NAME = "arg_name"
     ARG_VALUE = "arg_value"  # a JSON-encoded argument value
     ARG_STRING = "arg_string"  # a raw (unquoted) string argument value
+    ARG_PY = "arg_py"  # a Python-literal value of a pythonic call (pegtool.dialects.pythonic)
     #: a value in a template's own notation with strings between quote markers (Gemma 4:
     #: ``{k:<|"|>v<|"|>}``); the text of each string inside is captured as ``ARG_STRING``
     ARG_MARKED = "arg_marked"

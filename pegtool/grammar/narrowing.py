@@ -1,7 +1,7 @@
 """Stage: grammar — one way to narrow a value notation by a JSON Schema.
 
-The Python-literal, marker-quoted and nested-element notations (:mod:`~pegtool.grammar.pyliteral`,
-:mod:`~pegtool.grammar.markerlit`, :mod:`~pegtool.grammar.xmlvalue`) hold a generated value to
+The Python-literal, marker-quoted and nested-element notations (:mod:`~pegtool.dialects.python_literal`,
+:mod:`~pegtool.dialects.marker_quoted`, :mod:`~pegtool.dialects.xml_elements`) hold a generated value to
 its schema the same way: ``const`` / ``enum`` become literals, each declared type its own
 alternative, and anything they cannot express (no usable ``type``, an unknown type, the depth
 used up) the notation's generic value. Each notation supplies those three pieces.

@@ -41,6 +41,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pegtool.analysis.record import ID_SLOT, JsonCall, ToolFormat, Tools
+from pegtool.dialects.python_literal import python_string, python_value
 from pegtool.grammar.builder import (
     GrammarBuilder,
     atomic,
@@ -59,7 +60,6 @@ from pegtool.grammar.builder import (
     until,
 )
 from pegtool.grammar.ir import Node, Tag
-from pegtool.grammar.pyliteral import python_string, python_value
 
 #: A special-looking marker: ``<tag>``, ``</tag>``, ``<|tag|>``, ``<|tag>``, ``<tag|>``,
 #: ``<｜tag｜>``, ``[TAG]``.

@@ -4,10 +4,9 @@ Capture conventions (set by :mod:`pegtool.grammar.chat`):
 
 * ``REASONING`` / ``CONTENT`` spans are concatenated in order;
 * each ``TOOL_CALL`` holds ``TOOL_NAME``, an optional ``TOOL_ID``, and either ``TOOL_ARGS`` (the
-  JSON object text) or ``ARG`` pairs of ``ARG_NAME`` with ``ARG_VALUE`` (JSON text),
-  ``ARG_MARKED`` (a value in a template's notation with marker-quoted strings, converted here),
-  ``ARG_XML`` (a value as nested elements, converted here) or
-  ``ARG_STRING`` (a raw string, JSON-encoded here).
+  JSON object text) or ``ARG`` pairs of ``ARG_NAME`` with ``ARG_STRING`` (a raw string,
+  JSON-encoded here) or a value captured by a notation of :mod:`pegtool.dialects`
+  (``ARG_VALUE`` JSON or Python literals, ``ARG_MARKED``, ``ARG_XML``), which converts it.
 
 Snapshots of a growing output must only grow (see :mod:`pegtool.messages`): a partial call's
 arguments are an unclosed JSON prefix that later text extends, never rewrites.
@@ -24,20 +23,18 @@ parse may still take another way once more text arrives:
 
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from pegtool import dialects
+from pegtool.dialects.python_literal import literal_json
 from pegtool.grammar.ir import Tag
 from pegtool.messages import ChatMessage, ToolCall
 from pegtool.parser.engine import CaptureNode
-from pegtool.parser.notation import marker_literal_json
 from pegtool.parser.repairs import arguments_text, repair_diagnostics, value_text
-from pegtool.parser.xmlvalue import xml_value_json
 
 
 def make_call_id(index: int, name: str, salt: str = "") -> str:
@@ -125,62 +122,29 @@ def _arg_pair(text: str, node: CaptureNode) -> tuple[str, str, bool] | None:
     if raw is not None:
         enc = json.dumps(raw.text(text), ensure_ascii=False)
         return key, (enc[:-1] if raw.partial else enc), not raw.partial
-    marked = _child(node, Tag.ARG_MARKED)
-    if marked is not None:
-        # held back until complete: its JSON form is only known then
-        return key, ("" if marked.partial else _marked_as_json(text, marked)), not marked.partial
-    tree = _child(node, Tag.ARG_XML)
-    if tree is not None:
-        return key, ("" if tree.partial else xml_value_json(text, tree)), not tree.partial
     val = _child(node, Tag.ARG_VALUE)
-    if val is None:
-        return key, "", False
-    fixed = value_text(text, val)
-    if fixed is not None:  # a repaired value: held back until complete
+    fixed = value_text(text, val) if val is not None else None
+    if val is not None and fixed is not None:  # a repaired value: held back until complete
         return key, fixed, not val.partial
-    value = val.text(text).strip()
-    if val.partial:
-        # A scalar is held back until it is complete: ``f`` may become ``false`` or, read as
-        # text, the string "five"; Python-style literals only have a JSON form once complete.
-        streamable = value[:1] in ("{", "[", '"') and not _PYTHONISH.search(value)
-        return key, (value if streamable else ""), False
-    return key, value_as_json(value), True
-
-
-#: Characters that only occur in Python-style literals (True/False/None, single quotes): a partial
-#: value holding one is held back, because its JSON form is only known once it is complete.
-_PYTHONISH = re.compile(r"[TFN']")
+    for tag in dialects.VALUE_TAGS:
+        val = _child(node, tag)
+        if val is None:
+            continue
+        notation = dialects.notation_for_tag(tag)
+        assert notation is not None
+        if val.partial:
+            return key, notation.partial_json(text, val), False
+        return key, notation.to_json(text, val), True
+    return key, "", False
 
 
 def value_as_json(value: str) -> str:
-    """The JSON text of a tagged argument value: JSON stays as written; a Python-style literal
-    (as some templates render: ``True``, ``None``, ``{'a': 1}``) is converted; anything else is
-    kept as a JSON string.
+    """The JSON text of a tagged argument value (see :func:`pegtool.dialects.python_literal.literal_json`).
 
     >>> value_as_json('{"a": 1}'), value_as_json("{'a': None, 'b': True}"), value_as_json("x y")
     ('{"a": 1}', '{"a": null, "b": true}', '"x y"')
     """
-    try:
-        json.loads(value)
-        return value
-    except ValueError:
-        pass
-    try:
-        return json.dumps(ast.literal_eval(value), ensure_ascii=False)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return json.dumps(value, ensure_ascii=False)
-
-
-def _marked_as_json(text: str, node: CaptureNode) -> str:
-    """The JSON text of a complete ``ARG_MARKED`` value. The quote marker is the text before the
-    first string's ``ARG_STRING`` capture, back to the punctuation (or value start) before it."""
-    quote = ""
-    first = _child(node, Tag.ARG_STRING)
-    if first is not None:
-        head = text[node.start:first.start]
-        cut = max(head.rfind(c) for c in "{[,:")
-        quote = head[cut + 1:].strip()
-    return marker_literal_json(node.text(text).strip(), quote)
+    return literal_json(value)
 
 
 def _tagged_arguments(text: str, call: CaptureNode) -> str:

@@ -1,4 +1,4 @@
-"""Stage: grammar — values rendered as nested elements (MiniMax-M3).
+"""Dialects — values rendered as nested elements (MiniMax-M3); ``value_style`` "xml_elements".
 
 Objects become elements named after their keys, arrays repeated item elements, scalars raw text
 (numbers as Python prints them, ``true``/``false``; a null member is left out, a null item and an
@@ -7,12 +7,14 @@ empty object or array are empty text)::
     <filters><lang>fr</lang><max_results>5</max_results></filters>   <tags><item>a</item></tags>
 
 (each element opened and closed with the template's separator token in front). The notation is
-:class:`Elements`, found by the analysis (``TaggedArgs.elements`` and ``item_tag``).
+:class:`Elements`, found by the analysis (``TaggedArgs.elements`` and ``item_tag``,
+:meth:`XmlElements.detect`: a member opens like an argument and the canary value renders back
+exactly so).
 
 :func:`xml_read` is what the parser reads: any element tree (closing names not checked); the
 schema only names the elements it
-declares and says which leaves are strings, captured for :mod:`pegtool.parser.xmlvalue`
-(``ARG`` per element with ``ARG_NAME`` for a member or ``TEXT`` for an array item, ``ARG_STRING``
+declares and says which leaves are strings, captured for :meth:`XmlElements.to_json`
+(``ARG_XML`` around the value, ``ARG`` per element with ``ARG_NAME`` for a member or ``TEXT`` for an array item, ``ARG_STRING``
 / ``ARG_VALUE`` per leaf). :func:`xml_for_schema` is what generation may write: the rendered form
 held to the schema where cheap (declared keys, array items and lengths, scalar types through the
 JSON Schema grammar, enums). Every choice is decided by its first characters: element lists
@@ -21,10 +23,16 @@ start with the opening text, leaf text never holds it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import json
+import math
+import re
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
+from pegtool.analysis import probe as P
 from pegtool.analysis.record import ARG_SLOT, TaggedArgs
+from pegtool.dialects.base import RENDER, Evidence, Notation, ValueRenders
+from pegtool.errors import GrammarError
 from pegtool.grammar.builder import (
     GrammarBuilder,
     capture,
@@ -41,6 +49,9 @@ from pegtool.grammar.builder import (
 )
 from pegtool.grammar.ir import Node, Tag
 from pegtool.grammar.narrowing import narrowed
+
+if TYPE_CHECKING:
+    from pegtool.parser.engine import CaptureNode
 
 
 @dataclass(frozen=True)
@@ -207,4 +218,112 @@ def render_xml(value: Any, n: Elements) -> str | None:
     return None
 
 
-__all__ = ["Elements", "render_xml", "xml_for_schema", "xml_generic", "xml_read"]
+
+# --- reading back as JSON ------------------------------------------------------------------------
+# Inside the ``ARG_XML`` value each element is an ``ARG`` whose name is ``ARG_NAME`` (an object
+# member) or ``TEXT`` (an array item), and a leaf's text is ``ARG_STRING`` (a string by the schema)
+# or ``ARG_VALUE`` (a number, ``true``/``false``/``null`` if it reads as one, else a string).
+# Elements that are all items make an array, otherwise an object (an item among members keeps its
+# element name as key; a repeated key keeps its first value).
+
+def xml_value_json(text: str, node: CaptureNode) -> str:
+    """The JSON text of a complete ``ARG_XML`` capture; its text as a JSON string if it cannot be
+    read (never raises)."""
+    try:
+        return json.dumps(_value(text, node), ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        return json.dumps(node.text(text), ensure_ascii=False)
+
+
+def _value(text: str, node: CaptureNode) -> Any:
+    elements = [c for c in node.children if c.tag is Tag.ARG]
+    if elements:
+        names = [_name(c) for c in elements]
+        if all(tag is Tag.TEXT for tag, _ in names):
+            return [_value(text, c) for c in elements]
+        out: dict[str, Any] = {}
+        for c, (_, name) in zip(elements, names, strict=True):
+            if name is not None:
+                out.setdefault(name.text(text), _value(text, c))
+        return out
+    leaf = next((c for c in node.children if c.tag in (Tag.ARG_STRING, Tag.ARG_VALUE)), None)
+    if leaf is None:
+        return ""
+    raw = leaf.text(text)
+    return raw if leaf.tag is Tag.ARG_STRING else scalar(raw)
+
+
+def _name(node: CaptureNode) -> tuple[Tag | None, CaptureNode | None]:
+    for c in node.children:
+        if c.tag in (Tag.ARG_NAME, Tag.TEXT):
+            return c.tag, c
+    return None, None
+
+
+def scalar(raw: str) -> Any:
+    """A leaf that is not a string by the schema: a JSON number, ``true``, ``false`` or ``null``
+    as such, anything else (quoted text, JSON objects too) the string it is.
+
+    >>> scalar("5"), scalar("2.5"), scalar("true"), scalar("null"), scalar("07:30"), scalar('"a"')
+    (5, 2.5, True, None, '07:30', '"a"')
+    """
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw
+    if isinstance(value, float) and not math.isfinite(value):
+        return raw
+    return value if value is None or isinstance(value, (bool, int, float)) else raw
+
+
+# --- the registry entry ------------------------------------------------------------------------
+
+
+class XmlElements(Notation):
+    name = "xml_elements"
+    tag = Tag.ARG_XML
+
+    def detect(self, r: ValueRenders) -> tuple[TaggedArgs, Evidence] | None:
+        """A member opens like an argument (``arg_prefix k arg_mid``) after the text ``lead``
+        before it, and closes like one less a trailing ``lead`` (the next opening's); the first
+        element inside ``k`` names array items. The canary value must render back exactly so."""
+        ta = r.tagged
+        text = r.render("tools.nested_value", {P.ARG_DATA: P.NESTED_VALUE})
+        head = ta.arg_prefix + P.ARG_DATA + ta.arg_mid
+        start = text.find(head)
+        end = text.find(ta.arg_suffix.replace(ARG_SLOT, P.ARG_DATA), start)
+        if start < 0 or end < 0:
+            return None
+        value = text[start + len(head):end]
+        at = value.find(ta.arg_prefix + "k" + ta.arg_mid)
+        if at < 0:
+            return None
+        lead = value[:at]
+        close = ta.arg_suffix[:len(ta.arg_suffix) - len(lead)] if ta.arg_suffix.endswith(lead) else ta.arg_suffix
+        opening = lead + ta.arg_prefix + ARG_SLOT + ta.arg_mid
+        inner = value[at + len(ta.arg_prefix + "k" + ta.arg_mid):]
+        m = re.match(re.escape(lead + ta.arg_prefix) + r"(\w+)" + re.escape(ta.arg_mid), inner)
+        if m is None:
+            return None
+        nested = replace(ta, values_json=False, value_style=self.name, elements=(opening, close),
+                         item_tag=m.group(1))
+        n = Elements.of(nested)
+        if n is None or render_xml(P.NESTED_VALUE, n) != value:
+            return None
+        return nested, Evidence(RENDER, f"non-string argument values are nested elements, array items named "
+                                        f"{nested.item_tag!r}")
+
+    def value(self, b: GrammarBuilder, ta: TaggedArgs, schema: Any, *, strict: bool) -> Node:
+        n = Elements.of(ta)
+        if n is None:
+            raise GrammarError("the xml_elements notation needs its elements (TaggedArgs.elements, item_tag)")
+        return xml_for_schema(b, n, schema) if strict else xml_read(b, n, schema)
+
+    def to_json(self, text: str, node: CaptureNode) -> str:
+        return xml_value_json(text, node)
+
+
+NOTATION = XmlElements()
+
+__all__ = ["NOTATION", "Elements", "XmlElements", "render_xml", "scalar", "xml_for_schema", "xml_generic",
+           "xml_read", "xml_value_json"]
