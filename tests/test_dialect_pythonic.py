@@ -221,6 +221,30 @@ def test_llama4_python_tokens_around_a_list(formats: dict[str, ChatFormat]) -> N
     msg = p.parse("<|python_start|>[get_weather(city='LA', metric='C'), get_time()]<|python_end|>")
     assert _calls(msg) == [("get_weather", {"city": "LA", "metric": "C"}), ("get_time", {})]
     assert msg.content == ""
+    assert [d.message for d in msg.diagnostics] == ["repaired: the list was wrapped in <|python_start|>"]
+
+
+REPAIRED = {
+    "json_literals": "a JSON literal",
+    "leading_zero": "leading zeros",
+    "set_arg": "a set where a list was due",
+    "nested_quote": "unescaped inner quotes",
+    "multiline_raw": "raw new lines",
+    "any_order": "arguments not in the generated form",
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_variants_are_reported_as_repairs(formats: dict[str, ChatFormat], shape: str) -> None:
+    p = _prep(formats[shape]).parser
+    for case, text, name, args in CALLS:
+        msg = p.parse(_wrap(SHAPES[shape], [text]))
+        assert _calls(msg) == [(name, args)]
+        notes = [d.message for d in msg.diagnostics]
+        if case in REPAIRED:
+            assert notes and all(n.startswith("repaired: ") and REPAIRED[case] in n for n in notes), (case, notes)
+        elif case in ("spaces", "double_quotes", "escaped_string", "unicode", "simple", "parameterless"):
+            assert notes == [], (case, notes)
 
 
 def test_an_empty_list_is_no_call(formats: dict[str, ChatFormat]) -> None:
@@ -284,8 +308,9 @@ def test_gbnf_accepts_every_strict_output(formats: dict[str, ChatFormat], shape:
     for case, _, name, args in STRICT_CASES:
         out = _wrap(sec, [_strict(name, args)])
         assert rec.accepts(out), (case, out)
-        # what the grammar accepts reads back to the same call
-        assert _calls(_prep(formats[shape]).parser.parse(out)) == [(name, args)]
+        # what the grammar accepts reads back to the same call, with nothing repaired
+        msg = _prep(formats[shape]).parser.parse(out)
+        assert _calls(msg) == [(name, args)] and msg.diagnostics == (), (case, msg.diagnostics)
     together = _wrap(sec, [_strict(n, a) for _, _, n, a in STRICT_CASES[:4]])
     assert rec.accepts(together)
     assert not rec.accepts(_wrap(sec, ["get_weather(metric='C')"]))  # a required argument missing
@@ -333,3 +358,73 @@ def test_notation_is_registered_for_its_capture() -> None:
 
     assert dialects.notation_for_tag(Tag.ARG_PY) is pythonic.NOTATION
     assert pythonic.DIALECT in dialects.NAMED
+
+
+# --- reasoning + calls ------------------------------------------------------------------------------
+
+
+def test_reasoning_then_calls() -> None:
+    """A thinking LFM2.5 template that does not render its calls: the reasoning markers come from
+    the renders, the calls from the pythonic dialect."""
+    text = (TEMPLATES / "LFM2.5-8B-A1B.jinja").read_text(encoding="utf-8")
+    assert "{{- render_tool_calls(message.tool_calls) -}}" in text
+    fmt = _source(text.replace("{{- render_tool_calls(message.tool_calls) -}}", ""))
+    a = fmt.analysis
+    assert a.reasoning.start == "<think>" and a.tools.format is ToolFormat.NAMED
+    p = _prep(fmt).parser
+    out = ("<think>The user wants the weather; I will call get_weather.</think>"
+           "<|tool_call_start|>[get_weather(city='Paris', metric='celsius'), get_time()]<|tool_call_end|>")
+    msg = p.parse(out)
+    assert msg.reasoning_content == "The user wants the weather; I will call get_weather."
+    assert _calls(msg) == [("get_weather", {"city": "Paris", "metric": "celsius"}), ("get_time", {})]
+    assert msg.content == "" and msg.diagnostics == ()
+    final, sent = _stream(p, out, 2)
+    assert final == msg and sent == "".join(c.arguments for c in msg.tool_calls)
+
+
+# --- llama.cpp's LFM2 cases (test-chat), on the bundled LFM2-8B-A1B template ----------------------------
+
+LCPP_TOOLS = [
+    _fn("special_function", {"arg1": {"type": "integer"}}, ["arg1"]),
+    _fn("set_config", {"config": {"type": "object"}}, ["config"]),
+    _fn("Calendar.create_event", {"title": S, "participants": {"type": "array", "items": S},
+                                  "metadata": {"type": "object"}}, ["title"]),
+    _fn("python", {"code": S}, ["code"]),
+    _fn("get_time", {"city": S}, ["city"]),
+]
+
+
+@pytest.mark.parametrize(("out", "content", "calls", "repaired"), [
+    ("<|tool_call_start|>[special_function(arg1=1)]<|tool_call_end|>", "", [("special_function", {"arg1": 1})], 0),
+    ('<|tool_call_start|>[set_config(config={"enabled": True, "count": 3})]<|tool_call_end|>', "",
+     [("set_config", {"config": {"enabled": True, "count": 3}})], 0),
+    ('<|tool_call_start|>[set_config(config={"enabled": true, "note": null})]<|tool_call_end|>', "",
+     [("set_config", {"config": {"enabled": True, "note": None}})], 2),
+    ('<|tool_call_start|>[Calendar.create_event(title="demo", participants=["Alice", "Bob"], '
+     'metadata={"priority": "high", "reminder": True})]<|tool_call_end|>', "",
+     [("Calendar.create_event", {"title": "demo", "participants": ["Alice", "Bob"],
+                                 "metadata": {"priority": "high", "reminder": True}})], 0),
+    ("Use this format: [link text](url). Example: [Wikipedia](https://www.wikipedia.org).",
+     "Use this format: [link text](url). Example: [Wikipedia](https://www.wikipedia.org).", [], 0),
+    ('<|tool_call_start|>[python(code="def hello():\\n    print(\'hey\')")]<|tool_call_end|>', "",
+     [("python", {"code": "def hello():\n    print('hey')"})], 0),
+    ('<|tool_call_start|>[python(code="print(\\"hi\\")")]<|tool_call_end|>', "", [("python", {"code": 'print("hi")'})], 0),
+    ('Let me check the time.<|tool_call_start|>[get_time(city="Paris")]<|tool_call_end|>', "Let me check the time.",
+     [("get_time", {"city": "Paris"})], 0),
+])
+def test_llama_cpp_lfm2_cases(formats: dict[str, ChatFormat], out: str, content: str,
+                              calls: list[tuple[str, Any]], repaired: int) -> None:
+    prep = formats["lfm2"].prepare([{"role": "user", "content": "Help me."}], tools=LCPP_TOOLS)
+    msg = prep.parser.parse(out)
+    assert (msg.content, _calls(msg)) == (content, calls)
+    assert len(msg.diagnostics) == repaired
+
+
+def test_partial_call_while_streaming(formats: dict[str, ChatFormat]) -> None:
+    prep = formats["lfm2"].prepare([{"role": "user", "content": "Help me."}], tools=LCPP_TOOLS)
+    stream = prep.parser.stream()
+    deltas = stream.feed("<|tool_call_start|>[special_function(arg1=")
+    assert [tc["function"]["name"] for d in deltas for tc in d.get("tool_calls", []) if "name" in tc["function"]] \
+        == ["special_function"]
+    msg = stream.finish()
+    assert msg.tool_calls and msg.tool_calls[0].incomplete and stream.finish_reason == "length"

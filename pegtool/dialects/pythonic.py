@@ -67,6 +67,7 @@ from pegtool.grammar.builder import (
 )
 from pegtool.grammar.ir import Node, Tag
 from pegtool.grammar.schema_struct import ordered_members, property_order
+from pegtool.grammar.variants import repair
 
 if TYPE_CHECKING:
     from pegtool.parser.engine import CaptureNode
@@ -133,7 +134,8 @@ class PythonicCalls(NamedDialect):
         loose_many = one + star(loose_sep + one) + space() + opt(lit(",") + space())
         loose_start, loose_end = _loose_marker(sec.start), _loose_marker(sec.end)
         if bare:  # Llama 4 may wrap the list in its python tokens
-            loose_start = opt(lit(PYTHON_START) + space()) + loose_start
+            loose_start = opt(repair(f"the list was wrapped in {PYTHON_START}", lit(PYTHON_START)) + space()) \
+                + loose_start
             loose_end = loose_end + opt(space() + lit(PYTHON_END))
         body = lenient(lit(sec.start) + strict_many + lit(sec.end),
                        loose_start + space() + loose_many + loose_end)
@@ -189,13 +191,24 @@ def _call(b: GrammarBuilder, fn: dict[str, Any]) -> Node:
     strict_args = ordered_members(members, lit(", ")) if members else lit("")
     if members and not any(req for _, req in members):
         strict_args = opt(strict_args)
+    # reading: the declared arguments in the generated order (white space and a trailing comma
+    # allowed), else any keyword arguments, reported as a repair
+    gap_sep = space() + lit(",") + space()
+    declared = [(_arg(lit(k), capture(Tag.ARG_PY, loose_value(b)), True), req) for (_, req), k in
+                zip(members, [k for k in property_order(props, required) if _IDENT_RE.fullmatch(k)], strict=True)]
+    in_order = ordered_members(declared, gap_sep) if declared else lit("")
+    if declared and not any(req for _, req in declared):
+        in_order = opt(in_order)
     any_arg = _arg(chars(_IDENT_START) + star(chars(_IDENT)), capture(Tag.ARG_PY, loose_value(b)), True)
-    loose_args = opt(any_arg + star(space() + lit(",") + space() + any_arg) + space() + opt(lit(",") + space()))
+    any_args = opt(any_arg + star(gap_sep + any_arg))
+    trailing = space() + opt(lit(",") + space())
+    loose_args = choice(in_order + trailing + peek(lit(")")), repair(ARGS_NOTE) + any_args + trailing)
     args = lenient(strict_args, space() + loose_args)
     return capture(Tag.TOOL_CALL, capture(Tag.TOOL_NAME, lit(name)) + lit("(") + args + lit(")"))
 
 
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ARGS_NOTE = "arguments not in the generated form (another order, a required one missing, or an undeclared name)"
 
 
 def _arg(name: Node, value: Node, loose: bool = False) -> Node:
@@ -220,22 +233,31 @@ def loose_value(b: GrammarBuilder) -> Node:
     items = opt(value + star(gap + lit(",") + gap + value) + gap + opt(lit(",") + gap))
     pair = value + gap + lit(":") + gap + value
     pairs = opt(pair + star(gap + lit(",") + gap + pair) + gap + opt(lit(",") + gap))
-    number = opt(chars("+-")) + choice(plus(chars([("0", "9")])) + opt(lit(".") + star(chars([("0", "9")]))),
-                                       lit(".") + plus(chars([("0", "9")]))) \
-        + opt(chars("eE") + opt(chars("+-")) + plus(chars([("0", "9")])))
-    words = choice(*[lit(w) for w in ("True", "False", "None", "true", "false", "null")])
+    digits = plus(chars([("0", "9")]))
+    tail = opt(lit(".") + star(chars([("0", "9")]))) + opt(chars("eE") + opt(chars("+-")) + digits)
+    number = opt(chars("+-")) + choice(
+        repair("a number written with leading zeros", lit("0") + digits + tail),
+        digits + tail, lit(".") + digits + opt(chars("eE") + opt(chars("+-")) + digits))
+    words = choice(lit("True"), lit("False"), lit("None"),
+                   repair("a JSON literal (true / false / null) where Python's was due",
+                          choice(lit("true"), lit("false"), lit("null"))))
     b.define("pyc-value", choice(
         lit("[") + gap + items + lit("]"),
         lit("(") + gap + items + lit(")"),
-        lit("{") + gap + choice(lit("}"), pairs + lit("}"), items + lit("}")),
+        lit("{") + gap + choice(lit("}"), pairs + lit("}"),
+                                repair("a set where a list was due", items + lit("}"))),
         _string("'"), _string('"'), number, words))
     return value
 
 
 def _string(q: str) -> Node:
-    closing = lit(q) + peek(space() + choice(chars(_AFTER_VALUE), _eof()))
+    """A string as generation writes it (escapes only), else one holding raw new lines or
+    unescaped quotes of its own kind, reported as a repair."""
+    ends = peek(space() + choice(chars(_AFTER_VALUE), _eof()))
+    plain = lit(q) + star(choice(chars(q + "\\\n\r", negated=True), lit("\\") + any_char())) + lit(q) + ends
+    closing = lit(q) + ends
     body = star(choice(lit("\\") + any_char(), not_(closing) + any_char()))
-    return lit(q) + body + lit(q)
+    return choice(plain, repair("a string with raw new lines or unescaped inner quotes", lit(q) + body + lit(q)))
 
 
 def _eof() -> Node:

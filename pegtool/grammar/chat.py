@@ -275,7 +275,7 @@ def _calls_region(b: GrammarBuilder, a: Analysis, fns: list[dict[str, Any]],
     if named is not None:
         region = named.calls_region(b, a, fns, CallsOptions(o.parallel, a.canary.id_style))
         if region is not None:
-            return region[0], region[1], ()
+            return (*region, ())
     t = a.tools
     if t.format in (ToolFormat.NONE, ToolFormat.NAMED):
         return None
@@ -472,10 +472,7 @@ def _tagged_arg(b: GrammarBuilder, t: Tools, name: str, schema: Any) -> Node:
         value = lenient(text, choice(text, *marked)) if marked else text
     else:
         typed = mk(ta.arg_mid_json) + dialects.notation(ta.value_style).value_node(b, ta, schema) + suffix
-        # JSON-valued dialects: a Python literal where JSON was due is read and converted
-        py = [mk(ta.arg_mid_json) + capture(Tag.ARG_VALUE, variants.python_literal(b)) + suffix] \
-            if ta.value_style == "json" else []
-        value = lenient(typed, choice(typed, *py, _text_value(t, name, {"type": "string"}) + suffix, *marked))
+        value = lenient(typed, choice(typed, _text_value(t, name, {"type": "string"}) + suffix, *marked))
     # ``name`` empty: any argument name (a tool whose schema is open)
     key = lit(name) if name else variants.argument_name()
     body = mk(ta.arg_prefix.lstrip()) + capture(Tag.ARG_NAME, key) + value

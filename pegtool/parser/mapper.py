@@ -36,7 +36,7 @@ from pegtool.dialects.python_literal import literal_json
 from pegtool.grammar.ir import Tag
 from pegtool.messages import ChatMessage, ToolCall
 from pegtool.parser.engine import CaptureNode
-from pegtool.parser.repairs import arguments_text, repair_diagnostics, value_text
+from pegtool.parser.repairs import arguments_text, repair_diagnostics
 
 
 def make_call_id(index: int, name: str, salt: str = "") -> str:
@@ -128,10 +128,6 @@ def _arg_pair(text: str, node: CaptureNode) -> tuple[str, str, bool] | None:
     if raw is not None:
         enc = json.dumps(raw.text(text), ensure_ascii=False)
         return key, (enc[:-1] if raw.partial else enc), not raw.partial
-    val = _child(node, Tag.ARG_VALUE)
-    fixed = value_text(text, val) if val is not None else None
-    if val is not None and fixed is not None:  # a repaired value: held back until complete
-        return key, fixed, not val.partial
     for tag in dialects.VALUE_TAGS:
         val = _child(node, tag)
         if val is None:
