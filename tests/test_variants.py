@@ -398,10 +398,55 @@ def test_unknown_tool_in_a_variant_is_never_a_call() -> None:
         assert msg.tool_calls == () and msg.content == text, name
 
 
+STRICT_AND_VARIANT = [
+    (MISTRAL, '[TOOL_CALLS]get_weather[CALL_ID]a1B2c3D4e[ARGS]{"location": "Paris"}',
+     '[TOOL_CALLS]get_weather[ARGS]{"location": "Paris"}'),
+    (NEMO, '[TOOL_CALLS][{"name": "get_weather", "arguments": {"location": "Paris"}, "id": "a1B2c3D4e"}]',
+     '[TOOL_CALLS]get_weather{"location": "Paris"}'),
+    (QWEN_CODER, _xml_call("get_weather", PARIS), _xml_call("get_weather", PARIS, False)),
+    (GEMMA, f"<|tool_call>call:get_weather{{location:{Q}Paris{Q}}}<tool_call|>",
+     '<|tool_call>call:get_weather{location:"Paris"}<tool_call|>'),
+    (LLAMA31, '{"name": "get_weather", "parameters": {"location": "Paris"}}',
+     '{"name": "get_weather", "arguments": {"location": "Paris"}}'),
+    (DSV31, DS_CALLS + _ds("get_weather", PARIS) + DS_CALLS_END, _ds("get_weather", PARIS)),
+    (KIMI, K_SEC + _kimi("get_weather", 0, PARIS) + K_SEC_END, _kimi("get_weather", 0, PARIS)),
+    (GLM, _glm("get_weather", {"location": "Paris"}), _glm("get_weather", {"location": '"Paris"', "x": "1"})),
+]
+
+
+@pytest.mark.parametrize(("name", "strict", "variant"), STRICT_AND_VARIANT, ids=[c[0] for c in STRICT_AND_VARIANT])
+def test_generation_is_held_to_the_strict_form(name: str, strict: str, variant: str) -> None:
+    """The strict form parses without a repair and the family's GBNF accepts it; the variant is
+    read back (with a repair, or as a call at least) but never generated."""
+    gbnf = _strict_gbnf(name)
+    assert gbnf.accepts(strict) and not gbnf.accepts(variant)
+    msg = _prep(name).parser.parse(strict)
+    assert [c.name for c in msg.tool_calls] == ["get_weather"] and msg.diagnostics == ()
+    assert [c.name for c in _prep(name).parser.parse(variant).tool_calls] == ["get_weather"]
+
+
 def test_llama_cpp_accepts_strict_forms(llama_judge: Any) -> None:
-    for name, text in [(MISTRAL, '[TOOL_CALLS]get_weather[CALL_ID]a1B2c3D4e[ARGS]{"location": "Paris"}'),
-                       (QWEN_CODER, _xml_call("get_weather", PARIS)),
-                       (LLAMA31, '{"name": "get_weather", "parameters": {"location": "Paris"}}')]:
+    # the judge's Gemma vocabulary cannot spell DeepSeek's full-width markers (checked above by
+    # the GBNF recognizer instead)
+    for name, text, variant in [c for c in STRICT_AND_VARIANT if c[0] != DSV31]:
         grammar = _prep(name, "std", "required").grammar
         assert llama_judge.accepts(grammar, text), name
+        assert not llama_judge.accepts(grammar, variant), name
         assert not llama_judge.accepts(grammar, text.replace("get_weather", "get_weather_x")), name
+
+
+def test_repair_notes_survive_serialisation_and_one_side() -> None:
+    from pegtool.grammar import ir
+    from pegtool.grammar.builder import GrammarBuilder, lenient, lit
+    from pegtool.grammar.printer import to_text
+    from pegtool.grammar.variants import repair
+
+    b = GrammarBuilder()
+    b.define("root", lenient(lit("a"), lit("a") | repair("no a", lit("b"))))
+    g = b.build("root")
+    assert ir.loads(ir.dumps(g)) == g and "repair[no a]" in to_text(g)
+    read = ir.one_side(g, "read")
+    assert any(isinstance(n, ir.Capture) and n.note == "no a" for n in ir.walk(read["root"]))
+    # an IR text written before notes existed still loads
+    old = ir.dumps(g).replace(',"note":"no a"', "")
+    assert ir.loads(old)["root"] != g["root"]

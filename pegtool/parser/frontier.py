@@ -15,6 +15,7 @@ replayed memo entry) leaves no frontier and the session re-parses.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -31,11 +32,25 @@ NO = -1
 def held_back(text: str, lo: int, hi: int, delimiters: tuple[str, ...]) -> int:
     """The first position in ``[lo, hi)`` whose tail is a proper prefix of a delimiter, or -1."""
     n = len(text)
+    by_first = _by_first(delimiters)
     for j in range(lo, min(hi, n)):
+        candidates = by_first.get(text[j])
+        if candidates is None:
+            continue
         tail = text[j:]
-        if any(len(d) > n - j and d.startswith(tail) for d in delimiters):
+        if any(len(d) > n - j and d.startswith(tail) for d in candidates):
             return j
     return -1
+
+
+@functools.lru_cache(maxsize=256)
+def _by_first(delimiters: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The delimiters grouped by their first character (only those can start at a position)."""
+    out: dict[str, list[str]] = {}
+    for d in delimiters:
+        if d:
+            out.setdefault(d[0], []).append(d)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 class UntilRun:

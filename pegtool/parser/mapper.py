@@ -26,8 +26,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pegtool import dialects
 from pegtool.dialects.python_literal import literal_json
@@ -84,25 +86,29 @@ def hazard_cut(text: str, start: int, end: int, markers: tuple[str, ...]) -> int
     >>> hazard_cut("ab <tool_call> x", 0, 16, ("<tool_call>",)), hazard_cut("ab <to", 0, 6, ("<tool_call>",))
     (3, 3)
     """
-    cut = end
-    for m in markers:
-        i = text.find(m, start, end)
-        if 0 <= i < cut:
-            cut = i
-    longest, firsts = _marker_facts(markers)
+    longest, by_first, search = _marker_facts(markers)
+    found = search(text, start, end) if search is not None else None
+    cut = found.start() if found is not None else end
     for j in range(max(start, end - longest + 1), cut):
-        if text[j] not in firsts:
+        candidates = by_first.get(text[j])
+        if candidates is None:
             continue
         tail = text[j:end]
-        if any(m.startswith(tail) for m in markers):
+        if any(m.startswith(tail) for m in candidates):
             return j
     return cut
 
 
 @functools.lru_cache(maxsize=64)
-def _marker_facts(markers: tuple[str, ...]) -> tuple[int, frozenset[str]]:
-    """(length of the longest marker, the markers' first characters)."""
-    return max((len(m) for m in markers), default=0), frozenset(m[0] for m in markers if m)
+def _marker_facts(markers: tuple[str, ...]) -> tuple[int, dict[str, tuple[str, ...]], Any]:
+    """(length of the longest marker, the markers by first character, a search for any of them)."""
+    by_first: dict[str, list[str]] = {}
+    for m in markers:
+        if m:
+            by_first.setdefault(m[0], []).append(m)
+    live = sorted({m for m in markers if m}, key=len, reverse=True)
+    search = re.compile("|".join(re.escape(m) for m in live)).search if live else None
+    return max((len(m) for m in markers), default=0), {k: tuple(v) for k, v in by_first.items()}, search
 
 
 def _child(node: CaptureNode, tag: Tag) -> CaptureNode | None:
