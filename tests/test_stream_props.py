@@ -70,7 +70,7 @@ def _cases() -> tuple[tuple[str, str, ChatParser, str], ...]:
                 subset = _tools_for(tools, spec)
                 key = (path.stem, gp, tuple(t["function"]["name"] for t in subset))
                 if key not in parsers:
-                    parsers[key] = ChatParser(build_chat_grammar(a, subset, generation_prompt=gp))
+                    parsers[key] = ChatParser(build_chat_grammar(a, subset, generation_prompt=gp), id_seed=0)
                 parser = parsers[key]
                 clean = not parser.parse(text).diagnostics
             except Exception:  # noqa: BLE001 - render/grammar failures are the round trip's business
@@ -132,7 +132,7 @@ def test_known_ambiguous_cases_lose_no_text(tmpl: str, scen: str) -> None:
     source = load_template(Path(__file__).resolve().parents[1] / "templates" / f"{tmpl}.jinja")
     a = analyze(source)
     gp, text = R.model_text(Renderer(source), a, R._message(a, R.SCENARIOS[scen]), tools, USER)
-    parser = ChatParser(build_chat_grammar(a, _tools_for(tools, R.SCENARIOS[scen]), generation_prompt=gp))
+    parser = ChatParser(build_chat_grammar(a, _tools_for(tools, R.SCENARIOS[scen]), generation_prompt=gp), id_seed=0)
     final, deltas = _stream(parser, list(text))
     assert _key(apply_deltas(deltas)) == _key(final)
     kept = final.content + final.reasoning_content + "".join(c.name + c.arguments for c in final.tool_calls)

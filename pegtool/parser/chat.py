@@ -22,6 +22,7 @@ from pegtool.errors import ParseError, caret_context, line_col
 from pegtool.grammar.ir import Capture, Grammar, Tag, Until, walk
 from pegtool.messages import ChatMessage, Diagnostic
 from pegtool.parser.engine import CaptureNode, Parser, ParseResult, Status
+from pegtool.parser.ids import CallIds, IdFactory
 from pegtool.parser.mapper import MapCache, complete_only, snapshot
 from pegtool.parser.stream import ChatStream
 
@@ -69,10 +70,24 @@ def _open_text(captures: list[CaptureNode]) -> Tag | None:
 class ChatParser:
     """Parses what a model generated after the prompt, using one chat grammar."""
 
-    def __init__(self, grammar: Grammar, *, reasoning_field: str = "reasoning_content", id_salt: str = "") -> None:
+    def __init__(
+        self,
+        grammar: Grammar,
+        *,
+        reasoning_field: str = "reasoning_content",
+        id_style: str = "plain",
+        id_seed: int | None = None,
+        id_factory: IdFactory | None = None,
+    ) -> None:
+        """``id_style`` ("plain": ``call_`` + 24 alphanumerics; "alnum9": 9 alphanumerics) shapes
+        the ids given to calls the model wrote no id for; they are random and unique per
+        response unless ``id_seed`` (each response draws from ``random.Random(id_seed)``) or
+        ``id_factory(index, name)`` makes them reproducible (see :mod:`pegtool.parser.ids`)."""
         self.grammar = grammar
         self.reasoning_field = reasoning_field
-        self.id_salt = id_salt
+        self.id_style = id_style
+        self.id_seed = id_seed
+        self.id_factory = id_factory
         self._engine = Parser(grammar)
         self.markers = grammar_markers(self._engine.grammar)
         self.call_ids = _calls_have_ids(self._engine.grammar)
@@ -81,8 +96,14 @@ class ChatParser:
     def engine(self) -> Parser:
         return self._engine
 
-    def _message(self, text: str, captures: list[CaptureNode], cache: MapCache | None = None) -> ChatMessage:
-        return snapshot(text, captures, id_salt=self.id_salt, cache=cache)[0]
+    def new_ids(self) -> CallIds:
+        """The id source of one new response (see :mod:`pegtool.parser.ids`)."""
+        return CallIds(self.id_style, seed=self.id_seed, factory=self.id_factory)
+
+    def _message(
+        self, text: str, captures: list[CaptureNode], cache: MapCache | None = None, ids: CallIds | None = None
+    ) -> ChatMessage:
+        return snapshot(text, captures, call_ids=ids or self.new_ids(), cache=cache)[0]
 
     def parse(self, text: str, strict: bool = False) -> ChatMessage:
         """The message for a complete output. Lenient unless ``strict``."""
@@ -96,23 +117,26 @@ class ChatParser:
         strict: bool = False,
         partial: ParseResult | None = None,
         cache: MapCache | None = None,
+        ids: CallIds | None = None,
     ) -> ChatMessage:
         """The final message from a full-mode ``result`` (``partial``: a partial-mode, open-atomic
-        result for the same text, computed when needed; ``cache``: see :class:`MapCache`)."""
+        result for the same text, computed when needed; ``cache``: see :class:`MapCache`;
+        ``ids``: the response's call ids, fresh ones when not given)."""
+        ids = ids or self.new_ids()
         if result.status is Status.OK and result.end == len(text):
-            return self._message(text, result.captures, cache)
+            return self._message(text, result.captures, cache, ids)
         if strict:
             raise ParseError(text, result.farthest, result.expected)
         if partial is None:
             partial = self._engine.parse(text, partial=True, open_atomic=True)
         if partial.status is Status.NEED_MORE:
-            return self._truncated(text, partial)
-        return self._recover(text, result)
+            return self._truncated(text, partial, ids)
+        return self._recover(text, result, ids)
 
-    def _truncated(self, text: str, result: ParseResult) -> ChatMessage:
+    def _truncated(self, text: str, result: ParseResult, ids: CallIds) -> ChatMessage:
         """The output ended inside a match: keep it, unfinished call marked incomplete; a held-back
         tail (a marker prefix) goes to the open text span (content when none)."""
-        msg = self._message(text, result.captures)
+        msg = self._message(text, result.captures, ids=ids)
         tail = text[result.end :]
         if not tail or msg.incomplete:
             return msg
@@ -120,11 +144,11 @@ class ChatParser:
             return replace(msg, reasoning_content=msg.reasoning_content + tail)
         return replace(msg, content=msg.content + tail)
 
-    def _recover(self, text: str, failed: ParseResult) -> ChatMessage:
+    def _recover(self, text: str, failed: ParseResult, ids: CallIds | None = None) -> ChatMessage:
         prefix = text[: failed.farthest]
         again = self._engine.parse(prefix, partial=True)
         captures = complete_only(again.captures) if again.status is not Status.FAIL else []
-        msg = self._message(prefix, captures)
+        msg = self._message(prefix, captures, ids=ids)
         rest = text[_covered_end(captures) :]
         msg = replace(msg, content=msg.content + rest)
         return msg.with_diagnostic(_diagnostic(text, failed))
@@ -142,10 +166,10 @@ class ChatParser:
         return ChatStream(self, fast=fast)
 
     def stream_snapshot(
-        self, text: str, result: ParseResult, cache: MapCache | None = None
+        self, text: str, result: ParseResult, cache: MapCache | None = None, ids: CallIds | None = None
     ) -> tuple[ChatMessage, int]:
         """A streaming snapshot of a partial result: (message, end of the text it accounts for)."""
-        return snapshot(text, result.captures, id_salt=self.id_salt, hold=self.markers, ids=self.call_ids,
+        return snapshot(text, result.captures, call_ids=ids, hold=self.markers, ids=self.call_ids,
                         cache=cache)
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -35,18 +34,9 @@ from dataclasses import dataclass, field
 from pegtool.grammar.ir import Tag
 from pegtool.messages import ChatMessage, ToolCall
 from pegtool.parser.engine import CaptureNode
+from pegtool.parser.ids import CallIds
 from pegtool.parser.notation import marker_literal_json
 from pegtool.parser.xmlvalue import xml_value_json
-
-
-def make_call_id(index: int, name: str, salt: str = "") -> str:
-    """A deterministic OpenAI-style id for a call the model gave no id to.
-
-    >>> make_call_id(0, "f") == make_call_id(0, "f") and make_call_id(0, "f").startswith("call_")
-    True
-    """
-    digest = hashlib.sha256(f"{salt}\x00{index}\x00{name}".encode()).hexdigest()
-    return "call_" + digest[:24]
 
 
 @dataclass
@@ -58,6 +48,7 @@ class _Acc:
     upto: int = 0  # end of the text this snapshot accounts for
     ids: bool = False  # streaming: calls carry their own id, show a partial call once it is read
     cache: MapCache | None = None
+    call_ids: CallIds = field(default_factory=CallIds)
 
 
 class MapCache:
@@ -69,12 +60,12 @@ class MapCache:
         self.calls: dict[tuple[int, int], tuple[CaptureNode, ToolCall | None]] = {}
         self.cuts: dict[tuple[Tag, int], tuple[int, int]] = {}  # (cut, at end)
 
-    def call(self, text: str, node: CaptureNode, index: int, salt: str) -> ToolCall | None:
+    def call(self, text: str, node: CaptureNode, index: int, ids: CallIds) -> ToolCall | None:
         key = (id(node), index)
         hit = self.calls.get(key)
         if hit is not None and hit[0] is node:
             return hit[1]
-        call = _call(text, node, index, salt)
+        call = _call(text, node, index, ids)
         self.calls[key] = (node, call)
         return call
 
@@ -220,7 +211,7 @@ def _shown(node: CaptureNode, acc: _Acc) -> bool:
     return _settled_name(node)
 
 
-def _call(text: str, node: CaptureNode, index: int, salt: str) -> ToolCall | None:
+def _call(text: str, node: CaptureNode, index: int, ids: CallIds) -> ToolCall | None:
     name = _child(node, Tag.TOOL_NAME)
     if name is None or name.partial:
         return None
@@ -228,7 +219,7 @@ def _call(text: str, node: CaptureNode, index: int, salt: str) -> ToolCall | Non
     ident = _child(node, Tag.TOOL_ID)
     if ident is not None and ident.partial:
         return None
-    call_id = ident.text(text).strip() if ident is not None else make_call_id(index, name_text, salt)
+    call_id = ident.text(text).strip() if ident is not None else ids.get(index, name_text)
     args = _child(node, Tag.TOOL_ARGS)
     if args is not None:
         arguments = args.text(text).strip()
@@ -259,49 +250,52 @@ def _cut(text: str, node: CaptureNode, hold: tuple[str, ...], cache: MapCache | 
     return cut
 
 
-def _mapped_call(text: str, node: CaptureNode, acc: _Acc, salt: str) -> ToolCall | None:
+def _mapped_call(text: str, node: CaptureNode, acc: _Acc) -> ToolCall | None:
     if acc.cache is None or node.partial:
-        return _call(text, node, len(acc.calls), salt)
-    return acc.cache.call(text, node, len(acc.calls), salt)
+        return _call(text, node, len(acc.calls), acc.call_ids)
+    return acc.cache.call(text, node, len(acc.calls), acc.call_ids)
 
 
-def _walk(text: str, nodes: Iterable[CaptureNode], acc: _Acc, salt: str) -> None:
+def _walk(text: str, nodes: Iterable[CaptureNode], acc: _Acc) -> None:
     for node in nodes:
         if node.tag is Tag.CONTENT:
             acc.content.append(_span(text, node, acc))
         elif node.tag is Tag.REASONING:
             acc.reasoning.append(_span(text, node, acc))
         elif node.tag is Tag.TOOL_CALL:
-            call = _mapped_call(text, node, acc, salt) if _shown(node, acc) else None
+            call = _mapped_call(text, node, acc) if _shown(node, acc) else None
             if call is not None:
                 acc.calls.append(call)
                 acc.upto = max(acc.upto, node.end)
         else:
-            _walk(text, node.children, acc, salt)
+            _walk(text, node.children, acc)
 
 
 def captures_to_message(
-    text: str, captures: Sequence[CaptureNode], *, id_salt: str = "", hold: tuple[str, ...] | None = None
+    text: str, captures: Sequence[CaptureNode], *, call_ids: CallIds | None = None,
+    hold: tuple[str, ...] | None = None
 ) -> ChatMessage:
     """The message the captures of ``text`` describe; ``hold`` (the grammar's markers) asks for a
-    streaming snapshot (see the module docstring)."""
-    return snapshot(text, captures, id_salt=id_salt, hold=hold)[0]
+    streaming snapshot (see the module docstring); ``call_ids``: the response's ids (fresh ones
+    when not given)."""
+    return snapshot(text, captures, call_ids=call_ids, hold=hold)[0]
 
 
 def snapshot(
     text: str,
     captures: Sequence[CaptureNode],
     *,
-    id_salt: str = "",
+    call_ids: CallIds | None = None,
     hold: tuple[str, ...] | None = None,
     ids: bool = False,
     cache: MapCache | None = None,
 ) -> tuple[ChatMessage, int]:
     """(message, end of the text it accounts for) — see :func:`captures_to_message`. ``ids``
     (streaming): the grammar's calls may carry an id, so a partial call waits for it. ``cache``:
-    reuse work between snapshots of one growing text (see :class:`MapCache`)."""
-    acc = _Acc(hold=hold, ids=ids, cache=cache)
-    _walk(text, captures, acc, id_salt)
+    reuse work between snapshots of one growing text (see :class:`MapCache`); ``call_ids``: the
+    ids of this response's calls (see :mod:`pegtool.parser.ids`; fresh ones when not given)."""
+    acc = _Acc(hold=hold, ids=ids, cache=cache, call_ids=call_ids or CallIds())
+    _walk(text, captures, acc)
     return ChatMessage("".join(acc.content), "".join(acc.reasoning), tuple(acc.calls)), acc.upto
 
 
