@@ -57,6 +57,27 @@ def _calls_have_ids(grammar: Grammar) -> bool:
     return any(isinstance(n, Capture) and n.tag is Tag.TOOL_ID for _, rule in grammar.rules for n in walk(rule))
 
 
+def _nameless_call(captures: list[CaptureNode]) -> CaptureNode | None:
+    """The unfinished tool call at the end of a partial parse when its name is not complete."""
+    for node in reversed(captures):
+        if node.partial:
+            if node.tag is Tag.TOOL_CALL:
+                name = next((c for c in node.children if c.tag is Tag.TOOL_NAME), None)
+                return node if name is None or name.partial else None
+            return _nameless_call(node.children)
+    return None
+
+
+def _ends_open(captures: list[CaptureNode]) -> bool:
+    """Whether a partial parse ended inside a capture."""
+    return bool(captures) and captures[-1].partial
+
+
+def _end_diagnostic(text: str, message: str) -> Diagnostic:
+    line, col = line_col(text, len(text))
+    return Diagnostic(len(text), line, col, (), caret_context(text, len(text)), message)
+
+
 def _open_text(captures: list[CaptureNode]) -> Tag | None:
     """The tag of the open REASONING / CONTENT span at the end of a partial parse, if any."""
     for node in reversed(captures):
@@ -136,13 +157,46 @@ class ChatParser:
     def _truncated(self, text: str, result: ParseResult, ids: CallIds) -> ChatMessage:
         """The output ended inside a match: keep it, unfinished call marked incomplete; a held-back
         tail (a marker prefix) goes to the open text span (content when none)."""
+        cut = _nameless_call(result.captures)
+        if cut is not None:
+            # the output ended before the call's name was complete: no call, its text is content
+            kept = complete_only(result.captures)
+            msg = self._message(text, kept, ids=ids)
+            msg = replace(msg, content=msg.content + text[self._call_text_start(text, kept, cut.start) :])
+            why = "the output ended inside a tool call before its name was complete; its text is content"
+            return msg.with_diagnostic(_end_diagnostic(text, why))
         msg = self._message(text, result.captures, ids=ids)
+        if msg.incomplete:
+            call = msg.tool_calls[-1]
+            why = f"the output ended inside tool call {len(msg.tool_calls) - 1} ({call.name}) before it was complete"
+            return msg.with_diagnostic(_end_diagnostic(text, why))
+        if not _ends_open(result.captures):
+            # the output ended inside markup that starts a call (a section marker, ...)
+            start = self._call_text_start(text, result.captures, len(text))
+            if text[start:].strip():
+                msg = replace(msg, content=msg.content + text[start:])
+                why = "the output ended inside tool-call markup before a call began; its text is content"
+                return msg.with_diagnostic(_end_diagnostic(text, why))
         tail = text[result.end :]
-        if not tail or msg.incomplete:
+        if not tail:
             return msg
         if _open_text(result.captures) is Tag.REASONING:
             return replace(msg, reasoning_content=msg.reasoning_content + tail)
         return replace(msg, content=msg.content + tail)
+
+    def _call_text_start(self, text: str, kept: list[CaptureNode], start: int) -> int:
+        """Where the text of an unfinished call (its capture starting at ``start``) begins: after
+        the last capture before it (and after the marker that closed it, when that was reasoning)."""
+        before = [c for c in kept if c.end <= start]
+        if not before:
+            return 0
+        last = before[-1]
+        if last.tag is not Tag.REASONING:
+            return last.end
+        gap = text[last.end : start]
+        at = last.end + len(gap) - len(gap.lstrip())
+        closer = next((m for m in self.markers if text.startswith(m, at) and at + len(m) <= start), "")
+        return at + len(closer) if closer else start
 
     def _recover(self, text: str, failed: ParseResult, ids: CallIds | None = None) -> ChatMessage:
         prefix = text[: failed.farthest]

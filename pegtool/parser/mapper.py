@@ -211,15 +211,18 @@ def _shown(node: CaptureNode, acc: _Acc) -> bool:
     return _settled_name(node)
 
 
-def _call(text: str, node: CaptureNode, index: int, ids: CallIds) -> ToolCall | None:
+def _call(text: str, node: CaptureNode, index: int, ids: CallIds, streaming: bool = False) -> ToolCall | None:
+    """The call a TOOL_CALL capture describes, or None while its name (or, ``streaming``, its id)
+    is unfinished; a final message keeps the part of an id the output was cut in."""
     name = _child(node, Tag.TOOL_NAME)
     if name is None or name.partial:
         return None
     name_text = name.text(text).strip()
     ident = _child(node, Tag.TOOL_ID)
-    if ident is not None and ident.partial:
-        return None
-    call_id = ident.text(text).strip() if ident is not None else ids.get(index, name_text)
+    if ident is not None and ident.partial and streaming:
+        return None  # an id is sent whole, once
+    written = ident.text(text).strip() if ident is not None else ""
+    call_id = written or ids.get(index, name_text)
     args = _child(node, Tag.TOOL_ARGS)
     if args is not None:
         arguments = args.text(text).strip()
@@ -252,7 +255,7 @@ def _cut(text: str, node: CaptureNode, hold: tuple[str, ...], cache: MapCache | 
 
 def _mapped_call(text: str, node: CaptureNode, acc: _Acc) -> ToolCall | None:
     if acc.cache is None or node.partial:
-        return _call(text, node, len(acc.calls), acc.call_ids)
+        return _call(text, node, len(acc.calls), acc.call_ids, acc.hold is not None)
     return acc.cache.call(text, node, len(acc.calls), acc.call_ids)
 
 
