@@ -3,6 +3,7 @@ request, and one stream's deltas and finish() agreeing on them (pegtool.parser.i
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -90,7 +91,27 @@ def test_ids_written_by_the_model_are_kept() -> None:
     prep = _prep("mistralai-Mistral-Nemo-Instruct-2407")
     text = '[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "aB3dE5gH7"}]'
     assert _ids(prep.parser.parse(text)) == ["aB3dE5gH7"]
-    s = prep.parser.stream()
+    small = _prep("Mistral-Small-3.2-24B-Instruct-2506")
+    text = '[TOOL_CALLS]get_weather[CALL_ID]aB3dE5gH7[ARGS]{"city": "Paris"}'
+    assert _ids(small.parser.parse(text)) == ["aB3dE5gH7"]
+    s = small.parser.stream()
     for ch in text:
         s.feed(ch)
     assert _ids(s.finish()) == ["aB3dE5gH7"] == _ids(apply_deltas(s.deltas))
+
+
+def test_an_id_written_after_the_arguments_streams_as_a_dialect_id() -> None:
+    """Mistral Nemo writes a call's id after its arguments; a stream sends the call (name, then
+    arguments) before that id exists, so it carries an id of the dialect's style and keeps it."""
+    prep = _prep("mistralai-Mistral-Nemo-Instruct-2407")
+    text = '[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "aB3dE5gH7"}]'
+    s = prep.parser.stream()
+    seen_at = None
+    for i, ch in enumerate(text):
+        if any("tool_calls" in d for d in s.feed(ch)) and seen_at is None:
+            seen_at = i
+    final = s.finish()
+    assert seen_at is not None and seen_at < text.index('"arguments"')
+    assert _ids(final) == _ids(apply_deltas(s.deltas))
+    assert re.fullmatch(r"[A-Za-z0-9]{9}", final.tool_calls[0].id)
+    assert json.loads(final.tool_calls[0].arguments) == {"city": "Paris"}

@@ -78,7 +78,12 @@ def test_every_cut_keeps_its_text_and_says_so(stem: str) -> None:
         for ch in part:
             s.feed(ch)
         final = s.finish()
-        assert (final.content, final.tool_calls) == (msg.content, msg.tool_calls), part
+        assert final.content == msg.content, part
+        # ids differ only where the stream sent a call before the model wrote its id
+        assert [(c.name, c.arguments, c.incomplete, c.id if not s.ids.pinned(i) else "") for i, c in
+                enumerate(final.tool_calls)] == \
+            [(c.name, c.arguments, c.incomplete, c.id if not s.ids.pinned(i) else "") for i, c in
+             enumerate(msg.tool_calls)], part
 
 
 def test_truncated_mistral_call_does_not_vanish() -> None:

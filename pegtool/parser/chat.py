@@ -19,7 +19,20 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pegtool.errors import ParseError, caret_context, line_col
-from pegtool.grammar.ir import Capture, Grammar, Tag, Until, walk
+from pegtool.grammar.ir import (
+    Atomic,
+    Capture,
+    Choice,
+    Grammar,
+    Literal,
+    Node,
+    Ref,
+    Seq,
+    Tag,
+    Trigger,
+    Until,
+    walk,
+)
 from pegtool.messages import ChatMessage, Diagnostic
 from pegtool.parser.engine import CaptureNode, Parser, ParseResult, Status
 from pegtool.parser.ids import CallIds, IdFactory
@@ -50,6 +63,46 @@ def grammar_markers(grammar: Grammar) -> tuple[str, ...]:
             if isinstance(node, Until):
                 found.update((d.strip(), None) for d in node.delimiters if d.strip())
     return tuple(found)
+
+
+def _ids_after_arguments(grammar: Grammar) -> bool:
+    """Whether a call of ``grammar`` captures its id after its arguments (Mistral Nemo's
+    ``{"name": …, "arguments": {…}, "id": "…"}``)."""
+    for _, rule in grammar.rules:
+        args_seen = False
+        for n in walk(rule):
+            if isinstance(n, Capture) and n.tag in (Tag.TOOL_ARGS, Tag.ARG):
+                args_seen = True
+            elif isinstance(n, Capture) and n.tag is Tag.TOOL_ID and args_seen:
+                return True
+    return False
+
+
+def _starts_with_name(node: Node, grammar: Grammar, depth: int = 0) -> bool:
+    """Whether ``node`` may begin with the tool name itself (no marker before it)."""
+    if depth > 50:
+        return False
+    if isinstance(node, Capture):
+        return node.tag is Tag.TOOL_NAME or _starts_with_name(node.item, grammar, depth + 1)
+    if isinstance(node, (Atomic, Trigger)):
+        return _starts_with_name(node.item, grammar, depth + 1)
+    if isinstance(node, Ref):
+        return _starts_with_name(grammar[node.name], grammar, depth + 1)
+    if isinstance(node, Choice):
+        return any(_starts_with_name(a, grammar, depth + 1) for a in node.alts)
+    if isinstance(node, Seq):
+        for item in node.items:
+            if isinstance(item, Literal) and not item.text:
+                continue
+            return _starts_with_name(item, grammar, depth + 1)
+    return False
+
+
+def _unmarked_calls(grammar: Grammar) -> bool:
+    """Whether a call of ``grammar`` begins with the bare tool name (Functionary): until it is
+    complete, such text may still turn out to be content."""
+    return any(isinstance(n, Capture) and n.tag is Tag.TOOL_CALL and _starts_with_name(n.item, grammar)
+               for _, rule in grammar.rules for n in walk(rule))
 
 
 def _calls_have_ids(grammar: Grammar) -> bool:
@@ -112,6 +165,10 @@ class ChatParser:
         self._engine = Parser(grammar)
         self.markers = grammar_markers(self._engine.grammar)
         self.call_ids = _calls_have_ids(self._engine.grammar)
+        #: a stream sends a call before the model's id exists, with an id of the dialect's style
+        self.late_ids = self.call_ids and _ids_after_arguments(self._engine.grammar)
+        #: calls open with a marker: once it is read the text is a call (see ChatStream.feed)
+        self.marked_calls = not _unmarked_calls(self._engine.grammar)
 
     @property
     def engine(self) -> Parser:
@@ -223,8 +280,8 @@ class ChatParser:
         self, text: str, result: ParseResult, cache: MapCache | None = None, ids: CallIds | None = None
     ) -> tuple[ChatMessage, int]:
         """A streaming snapshot of a partial result: (message, end of the text it accounts for)."""
-        return snapshot(text, result.captures, call_ids=ids, hold=self.markers, ids=self.call_ids,
-                        cache=cache)
+        return snapshot(text, result.captures, call_ids=ids, hold=self.markers,
+                        ids=self.call_ids and not self.late_ids, cache=cache)
 
 
 __all__ = ["ChatParser", "ChatStream", "grammar_markers"]

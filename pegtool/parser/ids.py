@@ -33,13 +33,22 @@ IdFactory = Callable[[int, str], str]
 class CallIds:
     """The ids of one response's calls, by call index (drawn in index order, then kept)."""
 
-    __slots__ = ("style", "_rng", "_factory", "_ids")
+    __slots__ = ("style", "_rng", "_factory", "_ids", "_pinned")
 
     def __init__(self, style: str = "plain", *, seed: int | None = None, factory: IdFactory | None = None) -> None:
         self.style = style
         self._rng: random.Random | None = random.Random(seed) if seed is not None else None
         self._factory = factory
         self._ids: list[str] = []
+        self._pinned: set[int] = set()
+
+    def pin(self, index: int) -> None:
+        """Call ``index`` keeps the id given here even if the model writes one later (a stream
+        sends a call's id in its first delta, before an id written after the arguments)."""
+        self._pinned.add(index)
+
+    def pinned(self, index: int) -> bool:
+        return index in self._pinned
 
     def get(self, index: int, name: str) -> str:
         """The id of call ``index`` (``name``: its tool, passed to a factory)."""

@@ -46,7 +46,9 @@ class _Acc:
     calls: list[ToolCall] = field(default_factory=list)
     hold: tuple[str, ...] | None = None
     upto: int = 0  # end of the text this snapshot accounts for
-    ids: bool = False  # streaming: calls carry their own id, show a partial call once it is read
+    #: streaming: calls carry their own id before their arguments, show a partial call once it
+    #: is read (otherwise a call without an id yet gets one of the response's, kept)
+    ids: bool = False
     cache: MapCache | None = None
     call_ids: CallIds = field(default_factory=CallIds)
 
@@ -59,6 +61,18 @@ class MapCache:
     def __init__(self) -> None:
         self.calls: dict[tuple[int, int], tuple[CaptureNode, ToolCall | None]] = {}
         self.cuts: dict[tuple[Tag, int], tuple[int, int]] = {}  # (cut, at end)
+        #: the JSON encoding (without quotes) of an open raw string value, by its start: (end, code)
+        self.strings: dict[int, tuple[int, str]] = {}
+
+    def encoded(self, text: str, node: CaptureNode) -> str:
+        """``json.dumps`` of an open raw string capture without its closing quote, extending
+        the encoding of its previous end (JSON string escaping is per character)."""
+        end, code = self.strings.get(node.start, (node.start, '"'))
+        if end > node.end:
+            end, code = node.start, '"'
+        code += json.dumps(text[end : node.end], ensure_ascii=False)[1:-1]
+        self.strings[node.start] = (node.end, code)
+        return code
 
     def call(self, text: str, node: CaptureNode, index: int, ids: CallIds) -> ToolCall | None:
         key = (id(node), index)
@@ -105,7 +119,7 @@ def _child(node: CaptureNode, tag: Tag) -> CaptureNode | None:
     return None
 
 
-def _arg_pair(text: str, node: CaptureNode) -> tuple[str, str, bool] | None:
+def _arg_pair(text: str, node: CaptureNode, cache: MapCache | None = None) -> tuple[str, str, bool] | None:
     """(JSON-encoded key, JSON value prefix, complete) of one ARG capture, or None if nameless."""
     name = _child(node, Tag.ARG_NAME)
     if name is None or name.partial:
@@ -113,6 +127,8 @@ def _arg_pair(text: str, node: CaptureNode) -> tuple[str, str, bool] | None:
     key = json.dumps(name.text(text), ensure_ascii=False)
     raw = _child(node, Tag.ARG_STRING)
     if raw is not None:
+        if raw.partial and cache is not None:
+            return key, cache.encoded(text, raw), False
         enc = json.dumps(raw.text(text), ensure_ascii=False)
         return key, (enc[:-1] if raw.partial else enc), not raw.partial
     marked = _child(node, Tag.ARG_MARKED)
@@ -170,7 +186,7 @@ def _marked_as_json(text: str, node: CaptureNode) -> str:
     return marker_literal_json(node.text(text).strip(), quote)
 
 
-def _tagged_arguments(text: str, call: CaptureNode) -> str:
+def _tagged_arguments(text: str, call: CaptureNode, cache: MapCache | None = None) -> str:
     """The arguments object of a tagged-argument call. An argument written twice keeps its first
     value (what a stream has already sent); the grammar never generates a repeat."""
     parts: list[str] = []
@@ -178,7 +194,7 @@ def _tagged_arguments(text: str, call: CaptureNode) -> str:
     for node in call.children:
         if node.tag is not Tag.ARG:
             continue
-        pair = _arg_pair(text, node)
+        pair = _arg_pair(text, node, cache)
         if pair is None:
             break
         key, value, complete = pair
@@ -193,25 +209,27 @@ def _tagged_arguments(text: str, call: CaptureNode) -> str:
 
 
 def _settled_name(node: CaptureNode) -> bool:
-    """A partial call's name is settled once a capture after the name has started."""
-    seen = False
-    for c in node.children:
-        if seen:
-            return True
-        seen = c.tag is Tag.TOOL_NAME
-    return False
+    """A partial call's name is settled once its name capture is complete (the grammar tries
+    longer tool names first, so a complete name cannot turn into a longer one)."""
+    name = _child(node, Tag.TOOL_NAME)
+    return name is not None and not name.partial
 
 
 def _shown(node: CaptureNode, acc: _Acc) -> bool:
-    """Whether a streaming snapshot shows this (partial) call yet."""
+    """Whether a streaming snapshot shows this (partial) call yet: once its name is settled
+    (and an id the model is writing before its arguments is complete)."""
     if acc.hold is None or not node.partial:
         return True
-    if acc.ids and _child(node, Tag.TOOL_ID) is None:
+    ident = _child(node, Tag.TOOL_ID)
+    if ident is None and acc.ids or ident is not None and ident.partial:
         return False
     return _settled_name(node)
 
 
-def _call(text: str, node: CaptureNode, index: int, ids: CallIds, streaming: bool = False) -> ToolCall | None:
+def _call(
+    text: str, node: CaptureNode, index: int, ids: CallIds, streaming: bool = False, ids_expected: bool = False,
+    cache: MapCache | None = None,
+) -> ToolCall | None:
     """The call a TOOL_CALL capture describes, or None while its name (or, ``streaming``, its id)
     is unfinished; a final message keeps the part of an id the output was cut in."""
     name = _child(node, Tag.TOOL_NAME)
@@ -222,14 +240,18 @@ def _call(text: str, node: CaptureNode, index: int, ids: CallIds, streaming: boo
     if ident is not None and ident.partial and streaming:
         return None  # an id is sent whole, once
     written = ident.text(text).strip() if ident is not None else ""
-    call_id = written or ids.get(index, name_text)
+    if streaming and not ids_expected and ident is None:
+        # the model writes this call's id after its arguments: the stream sends the call now,
+        # with an id of the dialect's style, and keeps it (a call has one id per response)
+        ids.pin(index)
+    call_id = ids.get(index, name_text) if (ids.pinned(index) or not written) else written
     args = _child(node, Tag.TOOL_ARGS)
     if args is not None:
         arguments = args.text(text).strip()
     elif node.partial and not any(c.tag is Tag.ARG for c in node.children):
         arguments = ""
     else:
-        arguments = _tagged_arguments(text, node)
+        arguments = _tagged_arguments(text, node, cache if node.partial else None)
     return ToolCall(name_text, arguments, call_id, incomplete=node.partial)
 
 
@@ -255,7 +277,7 @@ def _cut(text: str, node: CaptureNode, hold: tuple[str, ...], cache: MapCache | 
 
 def _mapped_call(text: str, node: CaptureNode, acc: _Acc) -> ToolCall | None:
     if acc.cache is None or node.partial:
-        return _call(text, node, len(acc.calls), acc.call_ids, acc.hold is not None)
+        return _call(text, node, len(acc.calls), acc.call_ids, acc.hold is not None, acc.ids, acc.cache)
     return acc.cache.call(text, node, len(acc.calls), acc.call_ids)
 
 

@@ -25,8 +25,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from pegtool.grammar.ir import Tag
 from pegtool.messages import ChatMessage, Diagnostic, RetractionError, ToolCall, diff_messages
-from pegtool.parser.engine import ParseResult, Session, Status
+from pegtool.parser.engine import CaptureNode, ParseResult, Session, Status
 from pegtool.parser.frontier import regrown
 from pegtool.parser.mapper import MapCache
 
@@ -87,7 +88,7 @@ class ChatStream:
         if result.status is Status.FAIL:
             return self._break(result)
         msg, upto = self._parser.stream_snapshot(self.text, result, self._snap_cache, self.ids)
-        if result.tentative:
+        if result.tentative and not (self._parser.marked_calls and _inside_call(result.captures)):
             msg = self._agreement(msg)
         return self._send(msg, upto)
 
@@ -159,6 +160,17 @@ class ChatStream:
         if self._last is None:
             self._last = self._session.result()
         return self._last
+
+
+def _inside_call(captures: list[CaptureNode]) -> bool:
+    """Whether a partial parse ended inside a tool call. Then no agreement parse is needed: the
+    grammar decided the call from its markers (text after a call marker is a call, never
+    content), so the call either completes as shown or the output leaves the grammar."""
+    while captures and captures[-1].partial:
+        if captures[-1].tag is Tag.TOOL_CALL:
+            return True
+        captures = captures[-1].children
+    return False
 
 
 def _common(a: str, b: str) -> str:
