@@ -250,7 +250,8 @@ def diff_messages(
         raise RetractionError("a tool call would be retracted")
     for i, call in enumerate(new.tool_calls):
         old = prev.tool_calls[i] if i < len(prev.tool_calls) else None
-        out.extend(_call_deltas(i, old, call))
+        if old is not call:  # a call already sent as it is (a stream's complete calls) needs nothing
+            out.extend(_call_deltas(i, old, call))
     return out
 
 

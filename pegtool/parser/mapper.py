@@ -61,6 +61,10 @@ class MapCache:
     def __init__(self) -> None:
         self.calls: dict[tuple[int, int], tuple[CaptureNode, ToolCall | None]] = {}
         self.cuts: dict[tuple[Tag, int], tuple[int, int]] = {}  # (cut, at end)
+        #: the complete captures at the front of the last snapshot and what they mapped to:
+        #: (nodes, (content, reasoning, calls, upto))
+        self.prefix: tuple[tuple[CaptureNode, ...], tuple[str, str, tuple[ToolCall, ...], int]] = \
+            ((), ("", "", (), 0))
         #: the JSON encoding (without quotes) of an open raw string value, by its start: (end, code)
         self.strings: dict[int, tuple[int, str]] = {}
 
@@ -320,7 +324,24 @@ def snapshot(
     reuse work between snapshots of one growing text (see :class:`MapCache`); ``call_ids``: the
     ids of this response's calls (see :mod:`pegtool.parser.ids`; fresh ones when not given)."""
     acc = _Acc(hold=hold, ids=ids, cache=cache, call_ids=call_ids or CallIds())
-    _walk(text, captures, acc)
+    if cache is None:
+        _walk(text, captures, acc)
+        return ChatMessage("".join(acc.content), "".join(acc.reasoning), tuple(acc.calls)), acc.upto
+    # the complete captures at the front are those of the previous snapshot: reuse their mapping
+    done, (content, reasoning, calls, upto) = cache.prefix
+    k = len(done)
+    if len(captures) < k or any(a is not b for a, b in zip(captures, done, strict=False)):
+        done, content, reasoning, calls, upto, k = (), "", "", (), 0, 0
+    acc.content, acc.reasoning, acc.calls, acc.upto = [content], [reasoning], list(calls), upto
+    whole = k
+    while whole < len(captures) and not captures[whole].partial:
+        whole += 1
+    if whole > k:
+        _walk(text, captures[k:whole], acc)
+        state = ("".join(acc.content), "".join(acc.reasoning), tuple(acc.calls), acc.upto)
+        cache.prefix = (tuple(captures[:whole]), state)
+        acc.content, acc.reasoning = [state[0]], [state[1]]
+    _walk(text, captures[whole:], acc)
     return ChatMessage("".join(acc.content), "".join(acc.reasoning), tuple(acc.calls)), acc.upto
 
 
