@@ -4,9 +4,10 @@ For each ``<stem>.txt`` (template ``templates/<stem>.jinja``; tools ``special_fu
 integer)`` and ``python(code: string)``, parallel calls, reasoning_format=auto,
 enable_thinking=true) prints: pegtool's full parse time (best of 5), its streaming total in
 4-character chunks (feed every chunk, then finish), their ratio (goal <= 2), the mean cost of
-one feed and its flatness (first vs last 10% of the response), llama.cpp's reference figures
-from the bench README, and whether the final message equals ``<stem>.expected.json`` (content,
-reasoning_content, tool call names and parsed arguments).
+one feed and its flatness (first vs last 10% of the response; goal last/first <= 1.2), the lag
+of each field (see :func:`lags`), llama.cpp's reference figures from the bench README, and
+whether the final message equals ``<stem>.expected.json`` (content, reasoning_content, tool call
+names and parsed arguments). Inputs: ``../shared/bench`` from the project root (``--bench``).
 
 Run: ``python benchmarks/bench_stream.py [--bench DIR] [--chunk N]``.
 """
