@@ -4,9 +4,10 @@ For each ``<stem>.txt`` (template ``templates/<stem>.jinja``; tools ``special_fu
 integer)`` and ``python(code: string)``, parallel calls, reasoning_format=auto,
 enable_thinking=true) prints: pegtool's full parse time (best of 5), its streaming total in
 4-character chunks (feed every chunk, then finish), their ratio (goal <= 2), the mean cost of
-one feed and its flatness (first vs last 10% of the response), llama.cpp's reference figures
-from the bench README, and whether the final message equals ``<stem>.expected.json`` (content,
-reasoning_content, tool call names and parsed arguments).
+one feed and its flatness (first vs last 10% of the response; goal last/first <= 1.2), the lag
+of each field (see :func:`lags`), llama.cpp's reference figures from the bench README, and
+whether the final message equals ``<stem>.expected.json`` (content, reasoning_content, tool call
+names and parsed arguments). Inputs: ``../shared/bench`` from the project root (``--bench``).
 
 Run: ``python benchmarks/bench_stream.py [--bench DIR] [--chunk N]``.
 """
@@ -26,7 +27,16 @@ sys.path.insert(0, str(ROOT))
 from pegtool.format import ChatFormat  # noqa: E402
 from pegtool.messages import ChatMessage, apply_deltas  # noqa: E402
 
-BENCH = Path("/work/shared/bench")
+
+def _bench_dir() -> Path:
+    """``../shared/bench`` from the project root (a worktree one level deeper also finds it)."""
+    for up in (ROOT.parent, ROOT.parent.parent):
+        if (up / "shared" / "bench").is_dir():
+            return up / "shared" / "bench"
+    return ROOT.parent / "shared" / "bench"
+
+
+BENCH = _bench_dir()
 STEMS = ["Qwen3.5-4B", "GLM-4.7-Flash", "deepseek-ai-DeepSeek-V3.1", "Qwen-QwQ-32B", "Kimi-K2-Thinking", "MiniMax-M2"]
 #: llama.cpp C++ parser (bench README): (one full parse ms, re-parse every 4-byte prefix ms).
 LLAMA_MS = {
@@ -95,6 +105,34 @@ def _stream(parser: Any, text: str, chunk: int) -> tuple[float, ChatMessage, lis
     return clock() - t, final, s.deltas, feeds
 
 
+def lags(parser: Any, text: str, chunk: int) -> dict[str, int]:
+    """Largest lag of each field over a stream in ``chunk``-character feeds: how many characters
+    the partial parse of the text so far had settled (its message without marker hold-back) that
+    the deltas had not yet sent. ``name``: a call's name known but its first delta not sent."""
+    from pegtool.parser.mapper import snapshot
+
+    worst = {"input": 0, "reasoning": 0, "content": 0, "name": 0, "args": 0}
+    s = parser.stream()
+    for i in range(0, len(text), chunk):
+        s.feed(text[i : i + chunk])
+        r = s._last
+        if r is None or s._broken:
+            continue
+        worst["input"] = max(worst["input"], len(s.text) - r.end)
+        now = snapshot(s.text, r.captures, call_ids=s.ids)[0]
+        sent = s.sent
+        worst["reasoning"] = max(worst["reasoning"], len(now.reasoning_content) - len(sent.reasoning_content))
+        worst["content"] = max(worst["content"], len(now.content) - len(sent.content))
+        for k, call in enumerate(now.tool_calls):
+            if k >= len(sent.tool_calls):
+                worst["name"] = max(worst["name"], chunk)
+                worst["args"] = max(worst["args"], len(call.arguments))
+            else:
+                worst["args"] = max(worst["args"], len(call.arguments) - len(sent.tool_calls[k].arguments))
+    s.finish()
+    return worst
+
+
 def flatness(feeds: list[float]) -> tuple[float, float]:
     """Mean feed cost (µs) over the first and the last 10% of the feeds."""
     k = max(1, len(feeds) // 10)
@@ -105,7 +143,7 @@ def bench_one(bench: Path, stem: str, chunk: int, runs: int = 1) -> dict[str, An
     text = (bench / f"{stem}.txt").read_text(encoding="utf-8")
     expected = json.loads((bench / f"{stem}.expected.json").read_text(encoding="utf-8"))
     prep = ChatFormat.load(ROOT / "templates" / f"{stem}.jinja").prepare(
-        USER, TOOLS, parallel_tool_calls=True, reasoning_format="auto", enable_thinking=True)
+        USER, TOOLS, parallel_tool_calls=True, reasoning_format="auto", enable_thinking=True, call_id_seed=0)
     prep.parser.parse(text)  # compile the programs outside the timings
     prep.parser.stream().feed(text[:64])
     full_s, msg = _full(prep.parser, text)
@@ -113,7 +151,8 @@ def bench_one(bench: Path, stem: str, chunk: int, runs: int = 1) -> dict[str, An
                                          key=lambda r: r[0])
     same = _key(final) == _key(msg) and _key(apply_deltas(deltas)) == _key(final)
     first, last = flatness(feeds)
-    return {"stem": stem, "bytes": len(text.encode()), "full_ms": full_s * 1e3, "stream_ms": stream_s * 1e3,
+    lag = lags(prep.parser, text, chunk)
+    return {"lag": lag, "stem": stem, "bytes": len(text.encode()), "full_ms": full_s * 1e3, "stream_ms": stream_s * 1e3,
             "ratio": stream_s / full_s, "us_per_feed": stream_s / len(feeds) * 1e6, "first_us": first,
             "last_us": last, "stream_equals_parse": same, "vs_expected": compare(final, expected)}
 
@@ -129,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=1, help="streaming runs per input (best is shown)")
     args = ap.parse_args(argv)
     head = (f"{'template':<27} {'bytes':>6} {'full ms':>8} {'stream ms':>10} {'ratio':>6} {'us/feed':>8} "
-            f"{'first10%':>9} {'last10%':>8} {'flat':>5} {'llama full':>10} {'llama stream':>12}  result")
+            f"{'first10%':>9} {'last10%':>8} {'flat':>5} {'lag i/r/c/n/a':>16} {'llama full':>10} "
+            f"{'llama stream':>12}  result")
     print(head)
     for stem in STEMS:
         r = bench_one(args.bench, stem, args.chunk, args.runs)
@@ -139,12 +179,22 @@ def main(argv: list[str] | None = None) -> int:
             verdict += " [stream != parse]"
         print(f"{stem:<27} {r['bytes']:>6} {r['full_ms']:>8.2f} {r['stream_ms']:>10.1f} {r['ratio']:>6.0f} "
               f"{r['us_per_feed']:>8.1f} {r['first_us']:>9.1f} {r['last_us']:>8.1f} "
-              f"{r['last_us'] / r['first_us']:>5.1f} {lf:>8.2f}ms {ls:>10.0f}ms  {verdict}")
+              f"{r['last_us'] / r['first_us']:>5.2f} {_lag_text(r['lag']):>16} {lf:>8.2f}ms {ls:>10.0f}ms  "
+              f"{verdict}")
     print(NOTE)
     return 0
 
 
+def _lag_text(lag: dict[str, int]) -> str:
+    return "/".join(str(lag[k]) for k in ("input", "reasoning", "content", "name", "args"))
+
+
 NOTE = """
+lag i/r/c/n/a: i = the most input characters the partial parse left unread at the end of the
+text (a possible marker prefix, at most the longest marker); r/c/n/a = the largest number of
+characters of reasoning / content / a call's name / a call's arguments that the parse of the
+text so far had settled but no delta had sent yet (a name counts as one chunk when its call
+head was not sent in the same feed). 0 means every settled character went out in its feed.
 us/feed: mean cost of one feed; first10% / last10%: mean feed cost (us) over the first and the
 last tenth of the response; flat = last/first (~1 when the cost follows the new text, not the
 response length; llama-server's re-parse-everything grows linearly, i.e. ~10x+ here).

@@ -77,11 +77,13 @@ def cmd_parse(args: argparse.Namespace) -> int:
     prep = _prepare(args)
     text = sys.stdin.read()
     if args.stream:
-        stream = prep.parser.stream()
-        for ch in text:
-            for delta in stream.feed(ch):
-                sys.stdout.write(json.dumps(delta, ensure_ascii=False) + "\n")
-        stream.finish()
+        from pegtool.integrations.openai_shapes import stream_chunks
+
+        size = max(1, args.chunk)
+        pieces = (text[i : i + size] for i in range(0, len(text), size))
+        for chunk in stream_chunks(prep.parser, pieces, lambda: None, model=args.model):
+            sys.stdout.write(json.dumps(chunk, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
         return EXIT_OK
     try:
         msg = prep.parser.parse(text, strict=args.strict)
@@ -161,7 +163,10 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--thinking", action=argparse.BooleanOptionalAction, default=None)
         if name == "parse":
             sp.add_argument("--strict", action="store_true")
-            sp.add_argument("--stream", action="store_true", help="print one delta per line")
+            sp.add_argument("--stream", action="store_true",
+                            help="print the chat.completion.chunk objects a server would send, one per line")
+            sp.add_argument("--chunk", type=int, default=1, help="characters per fed chunk with --stream")
+            sp.add_argument("--model", default="", help="the model name the chunks carry")
         if name == "grammar":
             sp.add_argument("--json", action="store_true")
         if name == "request":

@@ -7,6 +7,7 @@ parser (partial-input, streaming) and GBNF (lazy triggers, preserved tokens) for
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -167,13 +168,19 @@ class ChatFormat:
         response_format: dict[str, Any] | None = None,
         reasoning_field: str = "reasoning_content",
         tool_calls_in_reasoning: bool = True,
+        call_id_seed: int | None = None,
+        call_id_factory: Callable[[int, str], str] | None = None,
         **template_kwargs: Any,
     ) -> Prepared:
         """Render the prompt and build the one chat grammar for this request.
 
         ``tool_calls_in_reasoning``: a call that starts inside a reasoning block the model never
         closed (Qwen3.5 style) is a call; with False it stays reasoning. Tool markup quoted inside a
-        closed reasoning block is never a call."""
+        closed reasoning block is never a call.
+
+        Calls the model wrote no id for get random ids, unique per response (``call_`` + 24
+        alphanumerics, or 9 alphanumerics where the template insists on them);
+        ``call_id_seed`` / ``call_id_factory(index, name)`` make them reproducible."""
         from pegtool.grammar.chat import build_chat_grammar
 
         envelopes = normalize_tools(tools) if tools else []
@@ -194,7 +201,8 @@ class ChatFormat:
             tool_calls_in_reasoning=tool_calls_in_reasoning,
         )
         preserved = list(getattr(self.analysis, "preserved_tokens", ()) or ())
-        parser = ChatParser(grammar, reasoning_field=reasoning_field)
+        parser = ChatParser(grammar, reasoning_field=reasoning_field, id_style=self.analysis.canary.id_style,
+                            id_seed=call_id_seed, id_factory=call_id_factory)
         choice = tool_choice if envelopes else "none"
         opened = _opens_reasoning(gen, self.analysis)
         return Prepared(

@@ -10,6 +10,7 @@ streaming layer can hold such text back instead of sending it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -42,6 +43,105 @@ class Diagnostic:
         }
 
 
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def close_json(prefix: str) -> str | None:
+    """``prefix`` (the start of a JSON value) made a complete JSON text by closing what is open —
+    a string, arrays, objects — and dropping a trailing comma, or None when that would need
+    content the text does not have (a key with no value, a cut number, literal or escape).
+
+    >>> close_json('{"a": [1, "x'), close_json('{"a": 1, '), close_json('{"a": '), close_json('{"a": tr')
+    ('{"a": [1, "x"]}', '{"a": 1}', None, None)
+    """
+    stack: list[str] = []  # open containers, "{" or "["
+    state = "value"  # value | key (an object key or its end) | colon | after (a value ended)
+    i, n = 0, len(prefix)
+    trailing_comma = -1
+    while i < n:
+        ch = prefix[i]
+        if ch in " \t\r\n":
+            i += 1
+            continue
+        if ch == '"':
+            if state not in ("value", "key"):
+                return None
+            j, key = i + 1, state == "key"
+            while j < n and prefix[j] != '"':
+                j += 2 if prefix[j] == "\\" else 1
+            if j >= n:  # the text ends inside this string
+                if key or not _whole_escapes(prefix, i + 1):
+                    return None
+                return _closed(prefix + '"', stack, -1)
+            i, state, trailing_comma = j + 1, ("colon" if key else "after"), -1
+            continue
+        if ch in "{[":
+            if state != "value":
+                return None
+            stack.append(ch)
+            state, i, trailing_comma = ("key" if ch == "{" else "value"), i + 1, -1
+            continue
+        if ch in "}]":
+            if not stack or "{[" ["}]".index(ch)] != stack[-1] or state == "colon":
+                return None
+            stack.pop()
+            state, i = "after", i + 1
+            continue
+        if ch == ":":
+            if state != "colon":
+                return None
+            state, i = "value", i + 1
+            continue
+        if ch == ",":
+            if state != "after" or not stack:
+                return None
+            trailing_comma = i
+            state, i = ("key" if stack[-1] == "{" else "value"), i + 1
+            continue
+        if state != "value":
+            return None
+        j = i
+        while j < n and prefix[j] not in ' \t\r\n,]}:"[{':
+            j += 1
+        token = prefix[i:j]
+        if token not in ("true", "false", "null") and _NUMBER.fullmatch(token) is None:
+            return None
+        state, i, trailing_comma = "after", j, -1
+    if state == "colon" or (state == "value" and trailing_comma < 0 and (not stack or stack[-1] == "{")):
+        return None  # a key without its value, or nothing at all
+    return _closed(prefix, stack, trailing_comma)
+
+
+def _whole_escapes(text: str, start: int) -> bool:
+    """Whether the string body ``text[start:]`` does not end inside an escape sequence."""
+    i, n = start, len(text)
+    while i < n:
+        if text[i] != "\\":
+            i += 1
+            continue
+        if i + 1 >= n:
+            return False
+        if text[i + 1] == "u":
+            if i + 6 > n or not all(c in _HEX for c in text[i + 2 : i + 6]):
+                return False
+            i += 6
+        else:
+            i += 2
+    return True
+
+
+def _closed(text: str, stack: list[str], trailing_comma: int) -> str | None:
+    if trailing_comma >= 0:
+        text = text[:trailing_comma]
+    out = text.rstrip() + "".join("}" if c == "{" else "]" for c in reversed(stack))
+    try:
+        json.loads(out)
+    except ValueError:
+        return None
+    return out
+
+
 @dataclass(frozen=True)
 class ToolCall:
     """One call. ``arguments`` is the JSON text of the arguments object (OpenAI's form)."""
@@ -56,11 +156,20 @@ class ToolCall:
         return json.loads(self.arguments) if self.arguments.strip() else {}
 
     def to_openai(self) -> dict[str, Any]:
-        return {
+        """OpenAI's call dict. An incomplete call (the output ended inside it) is marked
+        ``"incomplete": true``, and its ``arguments`` are closed into valid JSON when that needs no
+        invented content (see :func:`close_json`); otherwise they stay as written."""
+        arguments = self.arguments
+        if self.incomplete:
+            arguments = close_json(arguments) or arguments
+        out: dict[str, Any] = {
             "id": self.id,
             "type": "function",
-            "function": {"name": self.name, "arguments": self.arguments},
+            "function": {"name": self.name, "arguments": arguments},
         }
+        if self.incomplete:
+            out["incomplete"] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -141,7 +250,8 @@ def diff_messages(
         raise RetractionError("a tool call would be retracted")
     for i, call in enumerate(new.tool_calls):
         old = prev.tool_calls[i] if i < len(prev.tool_calls) else None
-        out.extend(_call_deltas(i, old, call))
+        if old is not call:  # a call already sent as it is (a stream's complete calls) needs nothing
+            out.extend(_call_deltas(i, old, call))
     return out
 
 

@@ -56,7 +56,7 @@ def hermes_grammar(schemas: dict[str, Any], *, required: bool = False, parallel:
 def hermes_prepared(prompt: str = "", *, required: bool = False, bos: str = "", parallel: bool = False) -> Prepared:
     grammar = hermes_grammar({"get_weather": WEATHER}, required=required, parallel=parallel)
     choice_ = "required" if required else "auto"
-    return Prepared(prompt, "", grammar, ChatParser(grammar), choice_, ["<tool_call>", "</tool_call>"], bos)
+    return Prepared(prompt, "", grammar, ChatParser(grammar, id_seed=0), choice_, ["<tool_call>", "</tool_call>"], bos)
 
 
 _LLAMA: dict[str, Any] = {}

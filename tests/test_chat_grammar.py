@@ -18,7 +18,7 @@ TOOLS = [t for t in json.loads((ROOT / "tests/fixtures/tools.json").read_text())
 
 def parser(name: str, **kw):  # type: ignore[no-untyped-def]
     a = analyze(load_template(ROOT / "templates" / f"{name}.jinja"))
-    return ChatParser(build_chat_grammar(a, TOOLS, **kw))
+    return ChatParser(build_chat_grammar(a, TOOLS, **kw), id_seed=0)
 
 
 def test_hermes_call_and_content() -> None:
@@ -70,7 +70,7 @@ ALL_TOOLS = json.loads((ROOT / "tests/fixtures/tools.json").read_text())
 
 def full_parser(name: str, **kw):  # type: ignore[no-untyped-def]
     a = analyze(load_template(ROOT / "templates" / f"{name}.jinja"))
-    return ChatParser(build_chat_grammar(a, ALL_TOOLS, **kw))
+    return ChatParser(build_chat_grammar(a, ALL_TOOLS, **kw), id_seed=0)
 
 
 def _args(msg) -> list[dict]:  # type: ignore[no-untyped-def]

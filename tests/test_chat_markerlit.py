@@ -142,7 +142,7 @@ def test_old_records_load_with_defaults() -> None:
 @pytest.fixture(scope="module")
 def gemma() -> ChatParser:
     a = analyze(load_template(ROOT / "templates/google-gemma-4-31B-it.jinja"))
-    return ChatParser(build_chat_grammar(a, TOOLS))
+    return ChatParser(build_chat_grammar(a, TOOLS), id_seed=0)
 
 
 CALLS = ('<|tool_call>call:search{query:<|"|>a "b" \\ c<|"|>,filters:{ max_results : 5 , lang:<|"|>fr<|"|> },'

@@ -162,7 +162,7 @@ def test_analysis_finds_the_notation() -> None:
 @pytest.fixture(scope="module")
 def minimax() -> ChatParser:
     a = analyze(load_template(ROOT / "templates/MiniMax-M3.jinja"))
-    return ChatParser(build_chat_grammar(a, TOOLS))
+    return ChatParser(build_chat_grammar(a, TOOLS), id_seed=0)
 
 
 def _call(name: str, body: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pegtool.cli import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_OK, EXIT_USAGE, main
+from pegtool.messages import apply_deltas
 
 ROOT = Path(__file__).resolve().parent.parent
 QWEN = str(ROOT / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja")
@@ -41,10 +42,44 @@ def test_parse_returns_openai_message(capsys: pytest.CaptureFixture[str], monkey
     assert call["name"] == "get_weather" and json.loads(call["arguments"]) == {"location": "Paris"}
 
 
-def test_parse_stream_prints_one_delta_per_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    assert run(["parse", QWEN, "--tools", TOOLS, "--stream"], "Hi " + CALL, monkeypatch) == EXIT_OK
-    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert any("tool_calls" in d for d in lines) and "".join(d.get("content", "") for d in lines).startswith("Hi")
+def _chunks(out: str) -> list[dict]:  # type: ignore[type-arg]
+    chunks = [json.loads(x) for x in out.splitlines()]
+    assert all(c["object"] == "chat.completion.chunk" and len(c["choices"]) == 1 for c in chunks)
+    assert len({c["id"] for c in chunks}) == 1
+    return chunks
+
+
+def test_parse_stream_prints_the_openai_chunk_sequence(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Role delta first, then the deltas, then a last chunk with an empty delta and the finish
+    reason, one chat.completion.chunk per line; the deltas add up to the one-shot parse."""
+    text = "Hi " + CALL
+    assert run(["parse", QWEN, "--tools", TOOLS, "--stream", "--chunk", "3"], text, monkeypatch) == EXIT_OK
+    chunks = _chunks(capsys.readouterr().out)
+    first, last = chunks[0]["choices"][0], chunks[-1]["choices"][0]
+    assert first["delta"] == {"role": "assistant", "content": ""} and first["finish_reason"] is None
+    assert last["delta"] == {} and last["finish_reason"] == "tool_calls"
+    assert all(c["choices"][0]["finish_reason"] is None for c in chunks[:-1])
+    streamed = apply_deltas([c["choices"][0]["delta"] for c in chunks])
+    assert run(["parse", QWEN, "--tools", TOOLS], text, monkeypatch) == EXIT_OK
+    whole = json.loads(capsys.readouterr().out)
+    assert streamed.content == whole["content"]
+    assert [(c.name, c.arguments) for c in streamed.tool_calls] == \
+        [(c["function"]["name"], c["function"]["arguments"]) for c in whole["tool_calls"]]
+
+
+def test_parse_stream_prints_what_finish_releases(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trailing marker prefix (``<`` may start ``<tool_call>``) is held back while streaming
+    and sent when the text ends; truncated calls end with "length"."""
+    assert run(["parse", QWEN, "--tools", TOOLS, "--stream"], "a < b <", monkeypatch) == EXIT_OK
+    chunks = _chunks(capsys.readouterr().out)
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == "a < b <"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert run(["parse", QWEN, "--tools", TOOLS, "--stream"], CALL[:40], monkeypatch) == EXIT_OK
+    assert _chunks(capsys.readouterr().out)[-1]["choices"][0]["finish_reason"] == "length"
 
 
 def test_parse_strict_fails_on_broken_output(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -62,7 +62,7 @@ def _bench_parser(stem: str) -> ChatParser:
     from pegtool.format import ChatFormat
 
     prep = ChatFormat.load(ROOT / "templates" / f"{stem}.jinja").prepare(
-        USER, TOOLS, parallel_tool_calls=True, reasoning_format="auto", enable_thinking=True)
+        USER, TOOLS, parallel_tool_calls=True, reasoning_format="auto", enable_thinking=True, call_id_seed=0)
     return prep.parser
 
 

@@ -164,7 +164,14 @@ def _ambiguous(a: Analysis, spec: dict[str, Any], gp: str, text: str) -> str:
     would be reasoning (it never closed the block the prompt opened; a call may start inside it),
     the template's rendering of history says content."""
     r = a.reasoning
-    if r.mode is not ReasoningMode.TAG_BASED or "reasoning" in spec:
+    if r.mode is not ReasoningMode.TAG_BASED:
+        return ""
+    if "reasoning" in spec:
+        start, g = r.start.strip(), gp.rstrip()
+        if start and start in g and r.end and r.end in g[g.rfind(start):] and r.end in text:
+            # the prompt closed reasoning (thinking off); the template renders this turn's
+            # reasoning after it anyway, which the model never writes: its output is content
+            return "ambiguous: the generation prompt closes reasoning that the rendered turn still holds"
         return ""
     if not spec.get("content") or (r.end and r.end in text):
         return ""

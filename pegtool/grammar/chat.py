@@ -47,6 +47,7 @@ from pegtool.grammar.builder import (
     json_value,
     lenient,
     lit,
+    not_,
     opt,
     plus,
     repeat,
@@ -178,6 +179,10 @@ def _root(a: Analysis, calls: tuple[str, Node, tuple[str, ...]] | None, o: _Opts
     if calls is None:
         return head + body + tail
     after = capture(Tag.CONTENT, until(*stops)) if stops else capture(Tag.CONTENT, until())
+    if trig:
+        # text after the calls that starts like a call is a call (complete, cut off or broken),
+        # never content: decided by the marker, so a stream shows calls 2..n while they arrive
+        after = lenient(after, not_(lit(trig)) + after)
     region = trigger(calls[1] + after + tail)
     if o.tool_choice == "required" or isinstance(o.tool_choice, dict):
         return head + space() + _empty_content(a) + region
@@ -229,10 +234,9 @@ def _reasoning(a: Analysis, o: _Opts, trig: str, read_stops: Sequence[str] = ())
     closed = capture(Tag.REASONING, until(r.end)) + mk(r.end) + space()
     if start and start in gp and r.end in gp[gp.rfind(start):]:
         # pre-closed by the prompt: at most a repeated end marker is generated (DeepSeek V3.2's
-        # turns start with one); a stray closed block is still read as reasoning, unless a tool
-        # call starts first (so a stream does not show a call as reasoning)
-        stray = capture(Tag.REASONING, until(*[d for d in (r.end, trig) if d], *read_stops)) + mk(r.end) + space()
-        return space() + lenient(opt(mk(r.end) + space()), opt(stray))
+        # turns start with one); what follows is content, decided by the first characters (no
+        # start marker opens reasoning), so it streams as content while it arrives
+        return space() + opt(mk(r.end) + space())
     if o.tool_calls_in_reasoning and trig:
         open_call = capture(Tag.REASONING, _text_until([trig, r.end], read_stops))
         ahead = lenient(_peek_lit(trig), _peek_lit(trig, *read_stops))
@@ -249,6 +253,9 @@ def _reasoning(a: Analysis, o: _Opts, trig: str, read_stops: Sequence[str] = ())
         return opt(body)
     if not start:
         return opt(body)
+    # opened by the model's start marker: reasoning from there on, closed or not (an output cut
+    # off while thinking is reasoning), so a stream shows it while it arrives
+    body = lenient(body, body | capture(Tag.REASONING, star(any_char())))
     bare_end = space() + mk(r.end) + space()  # an empty reasoning block written without its start
     return opt((space() + mk(start) + body) | bare_end)
 

@@ -77,7 +77,11 @@ def stream_chunks(parser: Any, pieces: Iterable[str], stopped_by: Any, *, model:
                   cid: str | None = None, extra: Any = None) -> Iterator[dict[str, Any]]:
     """Chunks for text ``pieces`` fed through ``parser.stream()``.
 
-    ``stopped_by`` is called after the pieces are exhausted and returns "stop" or "length".
+    ``stopped_by`` is called after the pieces are exhausted and returns "stop" or "length" (or
+    None when the generation's end is not known: then the message decides, "length" for an
+    unfinished call, see :attr:`pegtool.parser.stream.ChatStream.finish_reason`).
+    The first chunk carries the role; then one chunk per delta, those :meth:`finish` releases
+    included (text held back as a possible marker prefix).
     ``extra`` (called at the end) gives a dict put under the last chunk's ``"pegtool"`` key.
     The last chunk has an empty delta and the finish reason.
     """
@@ -91,7 +95,8 @@ def stream_chunks(parser: Any, pieces: Iterable[str], stopped_by: Any, *, model:
     final = stream.finish()
     for delta in stream.deltas[sent:]:
         yield chunk_object(delta, cid=cid, model=model, created=created)
-    finish = finish_reason(final, stopped_by())
+    stopped = stopped_by()
+    finish = stream.finish_reason if stopped is None else finish_reason(final, stopped)
     last = chunk_object({}, cid=cid, model=model, created=created, finish=finish)
     if extra is not None:
         last["pegtool"] = extra()

@@ -24,7 +24,6 @@ parse may still take another way once more text arrives:
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -36,17 +35,8 @@ from pegtool.dialects.python_literal import literal_json
 from pegtool.grammar.ir import Tag
 from pegtool.messages import ChatMessage, ToolCall
 from pegtool.parser.engine import CaptureNode
+from pegtool.parser.ids import CallIds
 from pegtool.parser.repairs import arguments_text, repair_diagnostics
-
-
-def make_call_id(index: int, name: str, salt: str = "") -> str:
-    """A deterministic OpenAI-style id for a call the model gave no id to.
-
-    >>> make_call_id(0, "f") == make_call_id(0, "f") and make_call_id(0, "f").startswith("call_")
-    True
-    """
-    digest = hashlib.sha256(f"{salt}\x00{index}\x00{name}".encode()).hexdigest()
-    return "call_" + digest[:24]
 
 
 @dataclass
@@ -56,8 +46,11 @@ class _Acc:
     calls: list[ToolCall] = field(default_factory=list)
     hold: tuple[str, ...] | None = None
     upto: int = 0  # end of the text this snapshot accounts for
-    ids: bool = False  # streaming: calls carry their own id, show a partial call once it is read
+    #: streaming: calls carry their own id before their arguments, show a partial call once it
+    #: is read (otherwise a call without an id yet gets one of the response's, kept)
+    ids: bool = False
     cache: MapCache | None = None
+    call_ids: CallIds = field(default_factory=CallIds)
 
 
 class MapCache:
@@ -68,13 +61,29 @@ class MapCache:
     def __init__(self) -> None:
         self.calls: dict[tuple[int, int], tuple[CaptureNode, ToolCall | None]] = {}
         self.cuts: dict[tuple[Tag, int], tuple[int, int]] = {}  # (cut, at end)
+        #: the complete captures at the front of the last snapshot and what they mapped to:
+        #: (nodes, (content, reasoning, calls, upto))
+        self.prefix: tuple[tuple[CaptureNode, ...], tuple[str, str, tuple[ToolCall, ...], int]] = \
+            ((), ("", "", (), 0))
+        #: the JSON encoding (without quotes) of an open raw string value, by its start: (end, code)
+        self.strings: dict[int, tuple[int, str]] = {}
 
-    def call(self, text: str, node: CaptureNode, index: int, salt: str) -> ToolCall | None:
+    def encoded(self, text: str, node: CaptureNode) -> str:
+        """``json.dumps`` of an open raw string capture without its closing quote, extending
+        the encoding of its previous end (JSON string escaping is per character)."""
+        end, code = self.strings.get(node.start, (node.start, '"'))
+        if end > node.end:
+            end, code = node.start, '"'
+        code += json.dumps(text[end : node.end], ensure_ascii=False)[1:-1]
+        self.strings[node.start] = (node.end, code)
+        return code
+
+    def call(self, text: str, node: CaptureNode, index: int, ids: CallIds) -> ToolCall | None:
         key = (id(node), index)
         hit = self.calls.get(key)
         if hit is not None and hit[0] is node:
             return hit[1]
-        call = _call(text, node, index, salt)
+        call = _call(text, node, index, ids)
         self.calls[key] = (node, call)
         return call
 
@@ -118,7 +127,7 @@ def _child(node: CaptureNode, tag: Tag) -> CaptureNode | None:
     return None
 
 
-def _arg_pair(text: str, node: CaptureNode) -> tuple[str, str, bool] | None:
+def _arg_pair(text: str, node: CaptureNode, cache: MapCache | None = None) -> tuple[str, str, bool] | None:
     """(JSON-encoded key, JSON value prefix, complete) of one ARG capture, or None if nameless."""
     name = _child(node, Tag.ARG_NAME)
     if name is None or name.partial:
@@ -126,6 +135,8 @@ def _arg_pair(text: str, node: CaptureNode) -> tuple[str, str, bool] | None:
     key = json.dumps(name.text(text), ensure_ascii=False)
     raw = _child(node, Tag.ARG_STRING)
     if raw is not None:
+        if raw.partial and cache is not None:
+            return key, cache.encoded(text, raw), False
         enc = json.dumps(raw.text(text), ensure_ascii=False)
         return key, (enc[:-1] if raw.partial else enc), not raw.partial
     for tag in dialects.VALUE_TAGS:
@@ -149,7 +160,7 @@ def value_as_json(value: str) -> str:
     return literal_json(value)
 
 
-def _tagged_arguments(text: str, call: CaptureNode) -> str:
+def _tagged_arguments(text: str, call: CaptureNode, cache: MapCache | None = None) -> str:
     """The arguments object of a tagged-argument call. An argument written twice keeps its first
     value (what a stream has already sent); the grammar never generates a repeat."""
     parts: list[str] = []
@@ -157,7 +168,7 @@ def _tagged_arguments(text: str, call: CaptureNode) -> str:
     for node in call.children:
         if node.tag is not Tag.ARG:
             continue
-        pair = _arg_pair(text, node)
+        pair = _arg_pair(text, node, cache)
         if pair is None:
             break
         key, value, complete = pair
@@ -172,33 +183,42 @@ def _tagged_arguments(text: str, call: CaptureNode) -> str:
 
 
 def _settled_name(node: CaptureNode) -> bool:
-    """A partial call's name is settled once a capture after the name has started."""
-    seen = False
-    for c in node.children:
-        if seen:
-            return True
-        seen = c.tag is Tag.TOOL_NAME
-    return False
+    """A partial call's name is settled once its name capture is complete (the grammar tries
+    longer tool names first, so a complete name cannot turn into a longer one)."""
+    name = _child(node, Tag.TOOL_NAME)
+    return name is not None and not name.partial
 
 
 def _shown(node: CaptureNode, acc: _Acc) -> bool:
-    """Whether a streaming snapshot shows this (partial) call yet."""
+    """Whether a streaming snapshot shows this (partial) call yet: once its name is settled
+    (and an id the model is writing before its arguments is complete)."""
     if acc.hold is None or not node.partial:
         return True
-    if acc.ids and _child(node, Tag.TOOL_ID) is None:
+    ident = _child(node, Tag.TOOL_ID)
+    if ident is None and acc.ids or ident is not None and ident.partial:
         return False
     return _settled_name(node)
 
 
-def _call(text: str, node: CaptureNode, index: int, salt: str) -> ToolCall | None:
+def _call(
+    text: str, node: CaptureNode, index: int, ids: CallIds, streaming: bool = False, ids_expected: bool = False,
+    cache: MapCache | None = None,
+) -> ToolCall | None:
+    """The call a TOOL_CALL capture describes, or None while its name (or, ``streaming``, its id)
+    is unfinished; a final message keeps the part of an id the output was cut in."""
     name = _child(node, Tag.TOOL_NAME)
     if name is None or name.partial:
         return None
     name_text = name.text(text).strip()
     ident = _child(node, Tag.TOOL_ID)
-    if ident is not None and ident.partial:
-        return None
-    call_id = ident.text(text).strip() if ident is not None else make_call_id(index, name_text, salt)
+    if ident is not None and ident.partial and streaming:
+        return None  # an id is sent whole, once
+    written = ident.text(text).strip() if ident is not None else ""
+    if streaming and not ids_expected and ident is None:
+        # the model writes this call's id after its arguments: the stream sends the call now,
+        # with an id of the dialect's style, and keeps it (a call has one id per response)
+        ids.pin(index)
+    call_id = ids.get(index, name_text) if (ids.pinned(index) or not written) else written
     args = _child(node, Tag.TOOL_ARGS)
     if args is not None:
         fixed = arguments_text(text, args)
@@ -206,7 +226,7 @@ def _call(text: str, node: CaptureNode, index: int, salt: str) -> ToolCall | Non
     elif node.partial and not any(c.tag is Tag.ARG for c in node.children):
         arguments = ""
     else:
-        arguments = _tagged_arguments(text, node)
+        arguments = _tagged_arguments(text, node, cache if node.partial else None)
     return ToolCall(name_text, arguments, call_id, incomplete=node.partial)
 
 
@@ -230,50 +250,70 @@ def _cut(text: str, node: CaptureNode, hold: tuple[str, ...], cache: MapCache | 
     return cut
 
 
-def _mapped_call(text: str, node: CaptureNode, acc: _Acc, salt: str) -> ToolCall | None:
+def _mapped_call(text: str, node: CaptureNode, acc: _Acc) -> ToolCall | None:
     if acc.cache is None or node.partial:
-        return _call(text, node, len(acc.calls), salt)
-    return acc.cache.call(text, node, len(acc.calls), salt)
+        return _call(text, node, len(acc.calls), acc.call_ids, acc.hold is not None, acc.ids, acc.cache)
+    return acc.cache.call(text, node, len(acc.calls), acc.call_ids)
 
 
-def _walk(text: str, nodes: Iterable[CaptureNode], acc: _Acc, salt: str) -> None:
+def _walk(text: str, nodes: Iterable[CaptureNode], acc: _Acc) -> None:
     for node in nodes:
         if node.tag is Tag.CONTENT:
             acc.content.append(_span(text, node, acc))
         elif node.tag is Tag.REASONING:
             acc.reasoning.append(_span(text, node, acc))
         elif node.tag is Tag.TOOL_CALL:
-            call = _mapped_call(text, node, acc, salt) if _shown(node, acc) else None
+            call = _mapped_call(text, node, acc) if _shown(node, acc) else None
             if call is not None:
                 acc.calls.append(call)
                 acc.upto = max(acc.upto, node.end)
         else:
-            _walk(text, node.children, acc, salt)
+            _walk(text, node.children, acc)
 
 
 def captures_to_message(
-    text: str, captures: Sequence[CaptureNode], *, id_salt: str = "", hold: tuple[str, ...] | None = None
+    text: str, captures: Sequence[CaptureNode], *, call_ids: CallIds | None = None,
+    hold: tuple[str, ...] | None = None
 ) -> ChatMessage:
     """The message the captures of ``text`` describe; ``hold`` (the grammar's markers) asks for a
-    streaming snapshot (see the module docstring)."""
-    return snapshot(text, captures, id_salt=id_salt, hold=hold)[0]
+    streaming snapshot (see the module docstring); ``call_ids``: the response's ids (fresh ones
+    when not given)."""
+    return snapshot(text, captures, call_ids=call_ids, hold=hold)[0]
 
 
 def snapshot(
     text: str,
     captures: Sequence[CaptureNode],
     *,
-    id_salt: str = "",
+    call_ids: CallIds | None = None,
     hold: tuple[str, ...] | None = None,
     ids: bool = False,
     cache: MapCache | None = None,
 ) -> tuple[ChatMessage, int]:
     """(message, end of the text it accounts for) — see :func:`captures_to_message`. ``ids``
     (streaming): the grammar's calls may carry an id, so a partial call waits for it. ``cache``:
-    reuse work between snapshots of one growing text (see :class:`MapCache`)."""
-    acc = _Acc(hold=hold, ids=ids, cache=cache)
-    _walk(text, captures, acc, id_salt)
+    reuse work between snapshots of one growing text (see :class:`MapCache`); ``call_ids``: the
+    ids of this response's calls (see :mod:`pegtool.parser.ids`; fresh ones when not given)."""
+    acc = _Acc(hold=hold, ids=ids, cache=cache, call_ids=call_ids or CallIds())
     repaired = repair_diagnostics(text, captures) if hold is None else ()
+    if cache is None:
+        _walk(text, captures, acc)
+        return ChatMessage("".join(acc.content), "".join(acc.reasoning), tuple(acc.calls), repaired), acc.upto
+    # the complete captures at the front are those of the previous snapshot: reuse their mapping
+    done, (content, reasoning, calls, upto) = cache.prefix
+    k = len(done)
+    if len(captures) < k or any(a is not b for a, b in zip(captures, done, strict=False)):
+        done, content, reasoning, calls, upto, k = (), "", "", (), 0, 0
+    acc.content, acc.reasoning, acc.calls, acc.upto = [content], [reasoning], list(calls), upto
+    whole = k
+    while whole < len(captures) and not captures[whole].partial:
+        whole += 1
+    if whole > k:
+        _walk(text, captures[k:whole], acc)
+        state = ("".join(acc.content), "".join(acc.reasoning), tuple(acc.calls), acc.upto)
+        cache.prefix = (tuple(captures[:whole]), state)
+        acc.content, acc.reasoning = [state[0]], [state[1]]
+    _walk(text, captures[whole:], acc)
     return ChatMessage("".join(acc.content), "".join(acc.reasoning), tuple(acc.calls), repaired), acc.upto
 
 

@@ -25,8 +25,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from pegtool.grammar.ir import Tag
 from pegtool.messages import ChatMessage, Diagnostic, RetractionError, ToolCall, diff_messages
-from pegtool.parser.engine import ParseResult, Session, Status
+from pegtool.parser.engine import CaptureNode, ParseResult, Session, Status
 from pegtool.parser.frontier import regrown
 from pegtool.parser.mapper import MapCache
 
@@ -49,8 +50,11 @@ class ChatStream:
         self._final_cache = MapCache() if fast else None
         self._broken = False  # the output left the grammar: later text streams as content
         self._final: ChatMessage | None = None
+        self.ids = parser.new_ids()  # one response: snapshots, agreement parses and finish() agree
         self.held = 0  # snapshots held back because they would have retracted a delta
         self.deltas: list[dict[str, Any]] = []
+        #: the deltas :meth:`finish` released (text held back as a possible marker prefix, ...)
+        self.finish_deltas: list[dict[str, Any]] = []
 
     @property
     def text(self) -> str:
@@ -83,8 +87,8 @@ class ChatStream:
         self._last = result
         if result.status is Status.FAIL:
             return self._break(result)
-        msg, upto = self._parser.stream_snapshot(self.text, result, self._snap_cache)
-        if result.tentative:
+        msg, upto = self._parser.stream_snapshot(self.text, result, self._snap_cache, self.ids)
+        if result.tentative and not (self._parser.marked_calls and _inside_call(result.captures)):
             msg = self._agreement(msg)
         return self._send(msg, upto)
 
@@ -98,7 +102,7 @@ class ChatStream:
         self._full = now
         if now.status is not Status.OK or now.end != len(text):
             return msg
-        return common_part(msg, self._parser.conclude(text, now, cache=self._final_cache))
+        return common_part(msg, self._parser.conclude(text, now, cache=self._final_cache, ids=self.ids))
 
     def _send(self, msg: ChatMessage, upto: int) -> list[dict[str, Any]]:
         try:
@@ -113,7 +117,7 @@ class ChatStream:
     def _break(self, result: ParseResult) -> list[dict[str, Any]]:
         """The output left the grammar: from now on, everything not yet sent is content."""
         text = self.text
-        recovered = self._parser.conclude(text, result, partial=result)
+        recovered = self._parser.conclude(text, result, partial=result, ids=self.ids)
         out = self._send(recovered, len(text))
         if self._sent is not recovered:
             out = self._fallback(result_message=None)
@@ -144,7 +148,7 @@ class ChatStream:
             self._final = self._sent
             return self._final
         text = self.text
-        final = self._parser.conclude(text, self._session.finish(), partial=self._last_partial())
+        final = self._parser.conclude(text, self._session.finish(), partial=self._last_partial(), ids=self.ids)
         before = len(self.deltas)
         self._send(final, len(text))
         if self._sent is not final:
@@ -157,6 +161,17 @@ class ChatStream:
         if self._last is None:
             self._last = self._session.result()
         return self._last
+
+
+def _inside_call(captures: list[CaptureNode]) -> bool:
+    """Whether a partial parse ended inside a tool call. Then no agreement parse is needed: the
+    grammar decided the call from its markers (text after a call marker is a call, never
+    content), so the call either completes as shown or the output leaves the grammar."""
+    while captures and captures[-1].partial:
+        if captures[-1].tag is Tag.TOOL_CALL:
+            return True
+        captures = captures[-1].children
+    return False
 
 
 def _common(a: str, b: str) -> str:
