@@ -22,7 +22,7 @@ from pegtool.errors import ParseError, caret_context, line_col
 from pegtool.grammar.ir import Capture, Grammar, Tag, Until, walk
 from pegtool.messages import ChatMessage, Diagnostic
 from pegtool.parser.engine import CaptureNode, Parser, ParseResult, Status
-from pegtool.parser.mapper import MapCache, complete_only, snapshot
+from pegtool.parser.mapper import MapCache, snapshot
 from pegtool.parser.stream import ChatStream
 
 _TEXT_TAGS = (Tag.CONTENT, Tag.REASONING)
@@ -36,8 +36,17 @@ def _diagnostic(text: str, result: ParseResult, message: str = "") -> Diagnostic
     return Diagnostic(pos, line, col, expected, caret_context(text, pos), message or f"expected {exp}")
 
 
-def _covered_end(captures: list[CaptureNode]) -> int:
-    return max((c.end for c in captures), default=0)
+def _dropped_call(captures: list[CaptureNode]) -> bool:
+    """Whether the captures end in a partial tool call whose name is not complete."""
+    for node in reversed(captures):
+        if node.tag is Tag.TOOL_CALL:
+            if not node.partial:
+                return False
+            name = next((c for c in node.children if c.tag is Tag.TOOL_NAME), None)
+            return name is None or name.partial
+        if node.partial or node.children:
+            return _dropped_call(node.children)
+    return False
 
 
 def grammar_markers(grammar: Grammar) -> tuple[str, ...]:
@@ -111,8 +120,12 @@ class ChatParser:
 
     def _truncated(self, text: str, result: ParseResult) -> ChatMessage:
         """The output ended inside a match: keep it, unfinished call marked incomplete; a held-back
-        tail (a marker prefix) goes to the open text span (content when none)."""
-        msg = self._message(text, result.captures)
+        tail (a marker prefix) goes to the open text span (content when none). A call cut off
+        before its name is complete is not a call: its text goes to content, with a diagnostic."""
+        msg, upto = snapshot(text, result.captures, id_salt=self.id_salt)
+        if _dropped_call(result.captures) and not msg.incomplete:
+            return replace(msg, content=msg.content + text[upto:]).with_diagnostic(
+                _diagnostic(text, result, "the output ends inside a tool call whose name is not complete"))
         tail = text[result.end :]
         if not tail or msg.incomplete:
             return msg
@@ -121,12 +134,13 @@ class ChatParser:
         return replace(msg, content=msg.content + tail)
 
     def _recover(self, text: str, failed: ParseResult) -> ChatMessage:
+        """Everything recognised before the output left the grammar — a call it was writing
+        included (marked incomplete, as a stream has already shown it) — and the rest as content."""
         prefix = text[: failed.farthest]
-        again = self._engine.parse(prefix, partial=True)
-        captures = complete_only(again.captures) if again.status is not Status.FAIL else []
-        msg = self._message(prefix, captures)
-        rest = text[_covered_end(captures) :]
-        msg = replace(msg, content=msg.content + rest)
+        again = self._engine.parse(prefix, partial=True, open_atomic=True)
+        captures = again.captures if again.status is not Status.FAIL else []
+        msg, upto = snapshot(prefix, captures, id_salt=self.id_salt)
+        msg = replace(msg, content=msg.content + text[upto:])
         return msg.with_diagnostic(_diagnostic(text, failed))
 
     def parse_partial(self, text: str) -> ChatMessage:

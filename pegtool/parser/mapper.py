@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pegtool.grammar.ir import Tag
 from pegtool.messages import ChatMessage, ToolCall
 from pegtool.parser.engine import CaptureNode
+from pegtool.parser.jsonvalid import is_json
 from pegtool.parser.notation import marker_literal_json
 from pegtool.parser.xmlvalue import xml_value_json
 
@@ -114,8 +115,17 @@ def _child(node: CaptureNode, tag: Tag) -> CaptureNode | None:
     return None
 
 
-def _arg_pair(text: str, node: CaptureNode) -> tuple[str, str, bool] | None:
-    """(JSON-encoded key, JSON value prefix, complete) of one ARG capture, or None if nameless."""
+def _cut_value(raw: str) -> str:
+    """A value the text ended inside, in a final message: JSON-ish text as written (what a stream
+    may have sent of it), anything else as an open JSON string — its characters are kept."""
+    if raw.lstrip()[:1] in ("{", "[", '"'):
+        return raw.strip()
+    return json.dumps(raw.strip(), ensure_ascii=False)[:-1] if raw.strip() else ""
+
+
+def _arg_pair(text: str, node: CaptureNode, final: bool = False) -> tuple[str, str, bool] | None:
+    """(JSON-encoded key, JSON value prefix, complete) of one ARG capture, or None if nameless.
+    ``final``: the message is final (the text ended), so nothing is held back."""
     name = _child(node, Tag.ARG_NAME)
     if name is None or name.partial:
         return None
@@ -127,15 +137,21 @@ def _arg_pair(text: str, node: CaptureNode) -> tuple[str, str, bool] | None:
     marked = _child(node, Tag.ARG_MARKED)
     if marked is not None:
         # held back until complete: its JSON form is only known then
-        return key, ("" if marked.partial else _marked_as_json(text, marked)), not marked.partial
+        if marked.partial:
+            return key, (json.dumps(marked.text(text), ensure_ascii=False)[:-1] if final else ""), False
+        return key, _marked_as_json(text, marked), True
     tree = _child(node, Tag.ARG_XML)
     if tree is not None:
-        return key, ("" if tree.partial else xml_value_json(text, tree)), not tree.partial
+        if tree.partial:
+            return key, (json.dumps(tree.text(text), ensure_ascii=False)[:-1] if final else ""), False
+        return key, xml_value_json(text, tree), True
     val = _child(node, Tag.ARG_VALUE)
     if val is None:
         return key, "", False
     value = val.text(text).strip()
     if val.partial:
+        if final:
+            return key, _cut_value(value), False
         # A scalar is held back until it is complete: ``f`` may become ``false`` or, read as
         # text, the string "five"; Python-style literals only have a JSON form once complete.
         streamable = value[:1] in ("{", "[", '"') and not _PYTHONISH.search(value)
@@ -161,6 +177,8 @@ def value_as_json(value: str) -> str:
         return value
     except ValueError:
         pass
+    except RecursionError:  # nested deeper than json.loads goes: check without recursion
+        return value if is_json(value) else json.dumps(value, ensure_ascii=False)
     try:
         return json.dumps(ast.literal_eval(value), ensure_ascii=False)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -179,7 +197,7 @@ def _marked_as_json(text: str, node: CaptureNode) -> str:
     return marker_literal_json(node.text(text).strip(), quote)
 
 
-def _tagged_arguments(text: str, call: CaptureNode) -> str:
+def _tagged_arguments(text: str, call: CaptureNode, final: bool = False) -> str:
     """The arguments object of a tagged-argument call. An argument written twice keeps its first
     value (what a stream has already sent); the grammar never generates a repeat."""
     parts: list[str] = []
@@ -187,7 +205,7 @@ def _tagged_arguments(text: str, call: CaptureNode) -> str:
     for node in call.children:
         if node.tag is not Tag.ARG:
             continue
-        pair = _arg_pair(text, node)
+        pair = _arg_pair(text, node, final)
         if pair is None:
             break
         key, value, complete = pair
@@ -220,13 +238,13 @@ def _shown(node: CaptureNode, acc: _Acc) -> bool:
     return _settled_name(node)
 
 
-def _call(text: str, node: CaptureNode, index: int, salt: str) -> ToolCall | None:
+def _call(text: str, node: CaptureNode, index: int, salt: str, final: bool = False) -> ToolCall | None:
     name = _child(node, Tag.TOOL_NAME)
     if name is None or name.partial:
         return None
     name_text = name.text(text).strip()
     ident = _child(node, Tag.TOOL_ID)
-    if ident is not None and ident.partial:
+    if ident is not None and ident.partial and not final:  # a stream waits for the whole id
         return None
     call_id = ident.text(text).strip() if ident is not None else make_call_id(index, name_text, salt)
     args = _child(node, Tag.TOOL_ARGS)
@@ -235,7 +253,7 @@ def _call(text: str, node: CaptureNode, index: int, salt: str) -> ToolCall | Non
     elif node.partial and not any(c.tag is Tag.ARG for c in node.children):
         arguments = ""
     else:
-        arguments = _tagged_arguments(text, node)
+        arguments = _tagged_arguments(text, node, final)
     return ToolCall(name_text, arguments, call_id, incomplete=node.partial)
 
 
@@ -261,7 +279,7 @@ def _cut(text: str, node: CaptureNode, hold: tuple[str, ...], cache: MapCache | 
 
 def _mapped_call(text: str, node: CaptureNode, acc: _Acc, salt: str) -> ToolCall | None:
     if acc.cache is None or node.partial:
-        return _call(text, node, len(acc.calls), salt)
+        return _call(text, node, len(acc.calls), salt, final=acc.hold is None)
     return acc.cache.call(text, node, len(acc.calls), salt)
 
 
