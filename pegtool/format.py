@@ -14,6 +14,7 @@ from typing import Any
 
 from pegtool.errors import TemplateError
 from pegtool.grammar.ir import Grammar, Trigger, walk
+from pegtool.grammar.schema_check import check_schema
 from pegtool.parser.chat import ChatParser
 from pegtool.template import Renderer, TemplateSource, load_template, normalize_tools
 from pegtool.template.render import check_tool_choice
@@ -185,6 +186,9 @@ class ChatFormat:
         envelopes = normalize_tools(tools) if tools else []
         if envelopes:
             check_tool_choice(tool_choice, (t["function"]["name"] for t in envelopes))
+            for t in envelopes:  # before any render: a schema nested 900 deep must not reach json.dumps
+                if t["function"].get("parameters") is not None:
+                    check_schema(t["function"]["parameters"])
         kw = dict(template_kwargs)
         if enable_thinking is not None:
             kw["enable_thinking"] = enable_thinking
