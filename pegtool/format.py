@@ -15,8 +15,11 @@ from typing import Any
 
 from pegtool.errors import TemplateError
 from pegtool.grammar.ir import Grammar, Trigger, walk
+from pegtool.grammar.schema_check import check_schema
 from pegtool.parser.chat import ChatParser
 from pegtool.template import Renderer, TemplateSource, load_template, normalize_tools
+from pegtool.template.render import check_tool_choice
+from pegtool.template.sandbox import LIMITS, OperationTimeout, operation
 
 
 def _has_trigger(grammar: Grammar) -> bool:
@@ -143,6 +146,8 @@ class ChatFormat:
             merged = {**extra, **kw}
             try:
                 return self.render(messages, tools, add_generation_prompt=gen, **merged), tools, merged
+            except OperationTimeout:
+                raise
             except TemplateError as exc:
                 first_error = first_error or exc
         assert first_error is not None
@@ -151,6 +156,8 @@ class ChatFormat:
     def _generation_prompt(self, messages: list[dict[str, Any]], tools: Any, prompt: str, kw: dict[str, Any]) -> str:
         try:
             bare = self.render(messages, tools, add_generation_prompt=False, **kw)
+        except OperationTimeout:
+            raise
         except Exception:  # noqa: BLE001 - a template may refuse; the prompt itself rendered
             return ""
         return prompt[len(bare) :] if prompt.startswith(bare) else ""
@@ -184,11 +191,18 @@ class ChatFormat:
         from pegtool.grammar.chat import build_chat_grammar
 
         envelopes = normalize_tools(tools) if tools else []
+        if envelopes:
+            check_tool_choice(tool_choice, (t["function"]["name"] for t in envelopes))
+            for t in envelopes:  # before any render: a schema nested 900 deep must not reach json.dumps
+                if t["function"].get("parameters") is not None:
+                    check_schema(t["function"]["parameters"])
         kw = dict(template_kwargs)
         if enable_thinking is not None:
             kw["enable_thinking"] = enable_thinking
-        prompt, rendered_tools, kw = self._render_prompt(messages, envelopes, kw, add_generation_prompt)
-        gen = self._generation_prompt(messages, rendered_tools, prompt, kw) if add_generation_prompt else ""
+        with operation("prepare", LIMITS.prepare_timeout_s,
+                       "PEGTOOL_PREPARE_TIMEOUT or pegtool.template.sandbox.LIMITS.prepare_timeout_s"):
+            prompt, rendered_tools, kw = self._render_prompt(messages, envelopes, kw, add_generation_prompt)
+            gen = self._generation_prompt(messages, rendered_tools, prompt, kw) if add_generation_prompt else ""
         grammar = build_chat_grammar(
             self.analysis,
             envelopes,

@@ -131,7 +131,7 @@ def test_timeout_in_loops_without_calls() -> None:
 
 
 def test_output_size_bound() -> None:
-    with pytest.raises(RenderLimitError, match="output exceeds 1000"):
+    with pytest.raises(RenderLimitError, match=r"output exceeds 1,\d+ characters \(1,000 generated"):
         render("{% for i in range(2000) %}x{% endfor %}", max_output=1000)
 
 

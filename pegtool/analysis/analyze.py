@@ -15,7 +15,9 @@ from pegtool.analysis.reasoning import analyze_content, analyze_reasoning
 from pegtool.analysis.record import Analysis, Capabilities, ContentMode, ReasoningMode, ToolFormat, Tools
 from pegtool.analysis.tools import analyze_tools
 from pegtool.dialects.base import TemplateFacts
+from pegtool.errors import AnalysisError
 from pegtool.template import TemplateSource
+from pegtool.template.sandbox import LIMITS, operation
 
 _CACHE: dict[tuple[str, str, str], Analysis] = {}
 _LOCK = threading.Lock()
@@ -34,8 +36,20 @@ def analyze(source: TemplateSource) -> Analysis:
 
 
 def _analyze(source: TemplateSource) -> Analysis:
+    """One analysis under one time budget (:data:`~pegtool.template.sandbox.LIMITS`)."""
+    with operation("analysis", LIMITS.analysis_timeout_s,
+                   "PEGTOOL_ANALYSIS_TIMEOUT or pegtool.template.sandbox.LIMITS.analysis_timeout_s"):
+        return _analyze_probed(source)
+
+
+def _analyze_probed(source: TemplateSource) -> Analysis:
     pr = P.Prober(source)
     shows_calls = pr.choose_style()
+    if not pr.rendered:  # not even a plain conversation renders: nothing to analyse
+        pr.render("plain", pr.messages(pr.assistant(P.CONTENT)), tools=False)
+        if not pr.rendered:
+            first = pr.errors[0][1] if pr.errors else "no render succeeded"
+            raise AnalysisError(f"{source.name}: every render of the template fails; first error: {first}")
     tools, notes = analyze_tools(pr) if shows_calls else (Tools(), [])
     reasoning = analyze_reasoning(pr, tools)
     content, eot = analyze_content(pr, reasoning)

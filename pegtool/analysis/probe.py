@@ -15,6 +15,7 @@ from pegtool.analysis.diff import marker_safe_prefix
 from pegtool.analysis.record import CanaryStyle
 from pegtool.errors import PegtoolError
 from pegtool.template import Renderer, TemplateSource
+from pegtool.template.sandbox import OperationTimeout
 
 ALPHA, BETA, GAMMA = "alpha_tool", "beta_tool", "gamma_tool"
 ARG1, ARG2, ARG3, ARG_DATA = "first_arg", "second_arg", "only_arg", "data_arg"
@@ -62,6 +63,7 @@ class Prober:
         self.errors: list[tuple[str, str]] = []
         #: registry entries that recognised these renders: (name, evidence source, detail)
         self.fired: list[tuple[str, str, str]] = []
+        self.rendered = 0  # renders that succeeded
         self.canary_tools: list[dict[str, Any]] = CANARY_TOOLS  # the tools offered in renders
 
     # --- canary building blocks -------------------------------------------------------------
@@ -97,11 +99,15 @@ class Prober:
         if self.style.functions_var and tools:
             extra["functions"] = json.dumps([t.get("function", t) for t in self.tools()], indent=2)
         try:
-            return self.renderer.render(messages, tools=tool_list,
-                                        add_generation_prompt=add_generation_prompt, **extra)
+            out = self.renderer.render(messages, tools=tool_list,
+                                       add_generation_prompt=add_generation_prompt, **extra)
+        except OperationTimeout:
+            raise  # the analysis as a whole is out of time: no later render may run
         except PegtoolError as exc:
             self.errors.append((probe, str(getattr(exc, "detail", exc))[:300]))
             return None
+        self.rendered += 1
+        return out
 
     def messages(self, assistant: dict[str, Any] | None = None, system: bool = False) -> list[dict[str, Any]]:
         msgs: list[dict[str, Any]] = [{"role": "system", "content": "SYSTEM_CANARY_s3"}] if system else []

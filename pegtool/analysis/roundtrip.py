@@ -18,7 +18,7 @@ from pegtool.analysis import probe as P
 from pegtool.analysis.analyze import analyze
 from pegtool.analysis.diff import first_marker, lcs, marker_safe_prefix
 from pegtool.analysis.record import Analysis, ReasoningMode, ToolFormat
-from pegtool.errors import PegtoolError
+from pegtool.errors import AnalysisError, PegtoolError
 from pegtool.template import Renderer, TemplateSource, load_template
 
 FIXTURE_TOOLS = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "tools.json"
@@ -252,7 +252,11 @@ def check_scenario(renderer: Renderer, a: Analysis, name: str, tools: list[dict[
 
 def roundtrip_source(source: TemplateSource, tools: list[dict[str, Any]] | None = None) -> TemplateReport:
     tools = tools if tools is not None else load_tools()
-    a = analyze(source)
+    try:
+        a = analyze(source)
+    except AnalysisError as exc:  # every render fails: nothing can be checked
+        reason = f"the template cannot be analysed: {str(exc)[:120]}"
+        return TemplateReport(source.name, ToolFormat.NONE.value, [Outcome(n, "skip", reason) for n in SCENARIOS])
     report = TemplateReport(source.name, a.tools.format.value, entries=a.dialects)
     renderer = Renderer(source)
     for name in SCENARIOS:

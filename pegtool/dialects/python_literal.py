@@ -129,6 +129,10 @@ def literal_json(value: str) -> str:
         return value
     except ValueError:
         pass
+    except RecursionError:  # nested deeper than json.loads goes: check without recursion
+        from pegtool.parser.jsonvalid import is_json
+
+        return value if is_json(value) else json.dumps(value, ensure_ascii=False)
     try:
         return json.dumps(ast.literal_eval(value), ensure_ascii=False)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):

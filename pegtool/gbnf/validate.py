@@ -128,13 +128,19 @@ class _RepetitionCheck:
 
 
 def _nullable_rules(rules: list[Rule]) -> dict[str, bool]:
+    """The nullable rules (least fixpoint, with a work list: a rule is looked at again only when
+    a rule it refers to became nullable, so a long chain of rules costs linear time)."""
     known = {r.name: False for r in rules}
-    changed = True
-    while changed:
-        changed = False
-        for r in rules:
-            if not known[r.name] and _alts_nullable(r.alts, known):
-                known[r.name] = changed = True
+    users: dict[str, list[int]] = {}
+    for idx, r in enumerate(rules):
+        for ref in _refs(r.alts):
+            users.setdefault(ref.name, []).append(idx)
+    work = list(range(len(rules) - 1, -1, -1))
+    while work:
+        r = rules[work.pop()]
+        if not known[r.name] and _alts_nullable(r.alts, known):
+            known[r.name] = True
+            work.extend(users.get(r.name, ()))
     return known
 
 

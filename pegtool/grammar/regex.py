@@ -359,10 +359,32 @@ def _build_repeat(nfa: NFA, node: Rep, start: int, end: int) -> None:
     nfa.eps[cur].append(end)
 
 
+MAX_EXPANSION = 50_000  # NFA states a pattern may expand to (nested bounded repetitions multiply)
+
+
+def _expanded_size(node: Rx) -> int:
+    """The number of NFA states the Thompson construction of ``node`` creates (about)."""
+    if isinstance(node, Concat):
+        return 1 + sum(_expanded_size(p) for p in node.parts)
+    if isinstance(node, Alt):
+        return sum(_expanded_size(a) for a in node.alts)
+    if isinstance(node, Rep):
+        copies = node.max if node.max is not None else node.min + 1
+        return 2 + copies * (1 + _expanded_size(node.item))
+    return 1
+
+
 @lru_cache(maxsize=512)
 def regex_dfa(pattern: str, search: bool = False) -> DFA:
     """The minimal DFA of ``pattern`` (full match, or search semantics)."""
-    tree = _strip_anchors(parse_regex(pattern), search)
+    try:
+        tree = _strip_anchors(parse_regex(pattern), search)
+        size = _expanded_size(tree)
+    except RecursionError:
+        raise SchemaError("regular expression nested too deeply") from None
+    if size > MAX_EXPANSION:
+        raise SchemaError(f"regular expression expands to {size:,} automaton states, more than "
+                          f"{MAX_EXPANSION:,} (nested bounded repetitions multiply)")
     nfa = NFA()
     start, end = nfa.new(), nfa.new()
     _build(nfa, tree, start, end)

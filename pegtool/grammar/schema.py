@@ -47,6 +47,7 @@ from pegtool.grammar.builder import GrammarBuilder, choice, seq, until
 from pegtool.grammar.formats import format_regex, integer_range_regex
 from pegtool.grammar.ir import Grammar, Json, JsonSchema, Node, Ref, SchemaText, Seq, map_children, walk
 from pegtool.grammar.regex import regex_dfa
+from pegtool.grammar.schema_check import check_schema
 from pegtool.grammar.schema_norm import (
     ANNOTATIONS,
     KNOWN,
@@ -200,7 +201,9 @@ class _Compiler:
             depth += 1
         return s
 
-    def merge_all(self, s: dict[str, Any], ptr: str) -> Any:
+    def merge_all(self, s: dict[str, Any], ptr: str, depth: int = 0) -> Any:
+        if depth > 32:
+            raise SchemaError("allOf nests (through $ref) more than 32 levels: a cycle?", ptr)
         out: dict[str, Any] = {k: v for k, v in s.items() if k != "allOf"}
         for i, sub in enumerate(s["allOf"]):
             sub = self.resolve(sub, f"{ptr}/allOf/{i}")
@@ -208,7 +211,7 @@ class _Compiler:
                 raise SchemaError("allOf contains `false`", f"{ptr}/allOf/{i}")
             if isinstance(sub, dict):
                 if "allOf" in sub:
-                    sub = self.merge_all(sub, f"{ptr}/allOf/{i}")
+                    sub = self.merge_all(sub, f"{ptr}/allOf/{i}", depth + 1)
                 out = merge(out, sub, f"{ptr}/allOf/{i}", self.warn)
         return out
 
@@ -362,6 +365,7 @@ class _Compiler:
     def number_regex(self, kind: str, s: dict[str, Any], ptr: str) -> str:
         if kind == "integer":
             lo, hi = integer_bounds(s)
+            lo, hi = self.digit_bounds(lo, hi, ptr)
             if lo is None and hi is None:
                 return INTEGER_RE
             if lo is not None and hi is not None and lo > hi:
@@ -374,6 +378,15 @@ class _Compiler:
             if key in s:
                 self.warn(f"{ptr}/{key}", key, f"{key} on a non-integer number is not enforced")
         return NUMBER_RE
+
+    def digit_bounds(self, lo: int | None, hi: int | None, ptr: str) -> tuple[int | None, int | None]:
+        """Integer bounds as the grammar can use them: a generated integer has at most
+        ``MAX_DIGITS`` digits, so a bound beyond that is no bound (and one that leaves no such
+        integer is an error) — without building automata for 300-digit numbers."""
+        edge = 10 ** jr.MAX_DIGITS
+        if (lo is not None and lo >= edge) or (hi is not None and hi <= -edge):
+            raise SchemaError(f"integer bounds leave no integer of at most {jr.MAX_DIGITS} digits", ptr)
+        return (None if lo is not None and lo <= -edge else lo), (None if hi is not None and hi >= edge else hi)
 
     def visit_number(self, kind: str, s: dict[str, Any], ptr: str, name: str) -> Node:
         rx = self.number_regex(kind, s, ptr)
@@ -444,8 +457,9 @@ def schema_to_ir(
     """Compile ``schema`` into rules of ``builder``; a reference to the value rule and the warnings.
 
     Raises :class:`SchemaError` (with a JSON pointer) for unsatisfiable or malformed schemas."""
+    check_schema(schema)
     comp = _Compiler(schema, builder)
-    node = comp.visit(schema, "#", name)
+    node = _guarded(comp.visit, schema, "#", name)
     if not isinstance(node, Ref):
         node = builder.intern(_rule_name(name), node)
     return node, comp.warnings  # type: ignore[return-value]
@@ -463,8 +477,18 @@ def schema_text_ir(
       such a value may not end with, e.g., ``<`` when a delimiter starts with ``<``;
     * any other schema: the JSON value grammar (the argument is JSON text).
     """
+    check_schema(schema)
     comp = _Compiler(schema, builder)
-    return comp.raw_text(schema, delimiters, name), comp.warnings
+    return _guarded(comp.raw_text, schema, delimiters, name), comp.warnings
+
+
+def _guarded(visit: Any, *args: Any) -> Any:
+    """Run a compiler entry point; a schema whose ``$ref`` / ``allOf`` chains recurse past what
+    Python allows is a :class:`SchemaError`, not a :class:`RecursionError`."""
+    try:
+        return visit(*args)
+    except RecursionError:
+        raise SchemaError("schema references nest too deeply to compile (a $ref/allOf cycle?)") from None
 
 
 @lru_cache(maxsize=256)

@@ -100,18 +100,22 @@ def ordered_members(entries: list[tuple[Node, bool]], sep: Node, extra: Node | N
     it in an optional when no member is required). ``intern(i, rest_i)`` may turn the shared
     ``rest`` tails into rules. Also used for tagged tool arguments (:mod:`pegtool.grammar.chat`)."""
     rest = repeat(seq(sep, extra), 0, None) if extra is not None else EPS  # rest_{i+1}
-    first = seq(extra, rest) if extra is not None else None  # first_{i+1}
+    # first_{i+1}, its alternatives last to first (one choice() at the end: building it step by
+    # step re-flattens and re-compares every alternative, cubic in the number of members)
+    firsts: list[Node] = [seq(extra, rest)] if extra is not None else []
     for i in range(len(entries) - 1, -1, -1):
         node, req = entries[i]
         here = seq(node, rest)
-        first = here if req or first is None else choice(here, first)
+        if req:
+            firsts.clear()
+        firsts.append(here)
         if i:
             step = seq(sep, node)
             rest = seq(step if req else opt(step), rest)
             if intern is not None and rest != EPS:
                 rest = intern(i, rest)
-    assert first is not None, "no members"
-    return first
+    assert firsts, "no members"
+    return choice(*reversed(firsts))
 
 
 # --- arrays -----------------------------------------------------------------------------------

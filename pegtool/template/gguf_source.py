@@ -23,6 +23,7 @@ from pegtool.template.source import TemplateSource
 TEMPLATE_KEY = "tokenizer.chat_template"
 _CONTROL, _USER_DEFINED = 3, 4
 _STRING, _ARRAY = 8, 9
+MAX_ARRAY_DEPTH = 32  # GGUF metadata holds flat arrays; deeper nesting is a broken or hostile file
 _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
 
 
@@ -45,17 +46,21 @@ class _Cursor:
         self.pos += n
         return data
 
-    def value(self, vtype: int) -> Any:
+    def value(self, vtype: int, depth: int = 0) -> Any:
         if vtype == _STRING:
             return self.raw_string().decode("utf-8", errors="replace")
         if vtype == _ARRAY:
-            return self.array()
+            return self.array(depth + 1)
         if vtype not in _SCALARS:
             raise ValueError(f"unknown value type {vtype}")
         return self.scalar(_SCALARS[vtype])
 
-    def array(self) -> list[Any]:
+    def array(self, depth: int = 1) -> list[Any]:
+        if depth > MAX_ARRAY_DEPTH:
+            raise ValueError(f"arrays nested deeper than {MAX_ARRAY_DEPTH}")
         itype, count = self.scalar("I"), self.scalar("Q")
+        if count > len(self.buf):  # every element takes at least one byte
+            raise ValueError(f"array of {count} elements runs past the end of the file")
         if itype in _SCALARS:
             code = _SCALARS[itype]
             values = list(struct.unpack_from(f"{self.order}{count}{code}", self.buf, self.pos))
@@ -63,7 +68,7 @@ class _Cursor:
             return values
         if itype == _STRING:  # kept as bytes: decoding a whole vocabulary is wasted work
             return [self.raw_string() for _ in range(count)]
-        return [self.value(itype) for _ in range(count)]
+        return [self.value(itype, depth) for _ in range(count)]
 
 
 def read_metadata(path: Path) -> dict[str, Any]:

@@ -64,7 +64,7 @@ def _read_text(p: Path) -> str:
 def _looks_like_json(p: Path) -> bool:
     try:
         return isinstance(json.loads(_read_bytes(p)), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -88,6 +88,8 @@ def _load_json(p: Path, variant: str | None) -> TemplateSource:
         data = json.loads(_read_text(p))
     except json.JSONDecodeError as exc:
         raise TemplateError(f"bad JSON: {exc.msg}", source=str(p), line=exc.lineno) from None
+    except RecursionError:
+        raise TemplateError("JSON nested too deeply to read", source=str(p)) from None
     if not isinstance(data, dict):
         raise TemplateError("JSON file does not hold an object", source=str(p))
     config = data if "chat_template" not in data or _has_tokens(data) else _sibling_config(p)
@@ -108,7 +110,7 @@ def _sibling_config(p: Path) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(other.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -121,7 +123,7 @@ def _sibling_template(p: Path) -> Any:
     if other != p and other.is_file():
         try:
             return json.loads(_read_text(other)).get("chat_template")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             pass
     raise TemplateError("no chat_template in this file (nor a chat_template.jinja/.json beside it)",
                         source=str(p))
@@ -140,6 +142,8 @@ def pick_variant(template: Any, variant: str | None, where: str) -> tuple[str, s
         template = [{"name": k, "template": v} for k, v in template.items()]
     if not isinstance(template, list) or not all(_is_named(t) for t in template):
         raise TemplateError("chat_template must be a string or a list of {name, template}", source=where)
+    if not template:
+        raise TemplateError("chat_template is an empty list", source=where)
     named = {t["name"]: t["template"] for t in template}
     want = variant or ("default" if "default" in named else template[0]["name"])
     if want not in named:

@@ -29,8 +29,9 @@ from typing import Any
 import jinja2
 from jinja2.exceptions import SecurityError
 
-from pegtool.errors import TemplateError
+from pegtool.errors import RequestError, TemplateError
 from pegtool.template.sandbox import (
+    LIMITS,
     TEMPLATE_FILENAME,
     RenderLimitError,
     check_budget,
@@ -39,6 +40,36 @@ from pegtool.template.sandbox import (
     today,
 )
 from pegtool.template.source import TemplateSource
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of dicts and lists made without recursion (a 900-level tool schema must not
+    overflow the stack); other values are copied with :func:`copy.deepcopy`. Shared containers
+    stay shared and cycles are kept, as with ``deepcopy``."""
+
+    def fresh(v: Any) -> Any:
+        if isinstance(v, Mapping):
+            return {}
+        return [] if isinstance(v, list) else copy.deepcopy(v)
+
+    top = fresh(value)
+    memo: dict[int, Any] = {id(value): top}
+    stack = [(value, top)] if isinstance(value, (Mapping, list)) else []
+    while stack:
+        src, dst = stack.pop()
+        for key, v in (src.items() if isinstance(src, Mapping) else enumerate(src)):
+            if isinstance(v, (Mapping, list)) and id(v) in memo:
+                c = memo[id(v)]
+            else:
+                c = fresh(v)
+                if isinstance(v, (Mapping, list)):
+                    memo[id(v)] = c
+                    stack.append((v, c))
+            if isinstance(dst, dict):
+                dst[key] = c
+            else:
+                dst.append(c)
+    return top
 
 
 def normalize_tools(tools: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
@@ -52,11 +83,16 @@ def normalize_tools(tools: Iterable[Mapping[str, Any]] | None) -> list[dict[str,
         if not isinstance(tool, Mapping):
             raise TemplateError(f"tool {i} is not an object: {tool!r}")
         if isinstance(tool.get("function"), Mapping):
-            out.append({**copy.deepcopy(dict(tool)), "type": tool.get("type", "function")})
+            out.append({**json_copy(dict(tool)), "type": tool.get("type", "function")})
         elif "name" in tool:
-            out.append({"type": "function", "function": copy.deepcopy(dict(tool))})
+            out.append({"type": "function", "function": json_copy(dict(tool))})
         else:
             raise TemplateError(f"tool {i} has neither a 'function' object nor a 'name'")
+        fn = out[-1]["function"]
+        if not isinstance(fn.get("name"), str) or not fn["name"]:
+            raise RequestError(f"tool {i}: the name must be a non-empty string, got {fn.get('name')!r}")
+        if not isinstance(fn.get("parameters", {}), (Mapping, bool)):
+            raise RequestError(f"tool {fn['name']!r}: parameters must be a JSON Schema object")
     return out
 
 
@@ -122,6 +158,22 @@ def _with_defaults(tools: Any) -> list[Any] | None:
     return out if missing else None
 
 
+def check_tool_choice(tool_choice: Any, names: Iterable[str]) -> None:
+    """Raise :class:`RequestError` unless ``tool_choice`` is "auto", "required", "none" or
+    ``{"type": "function", "function": {"name": <an offered tool>}}``."""
+    if isinstance(tool_choice, str) and tool_choice in ("auto", "required", "none"):
+        return
+    if isinstance(tool_choice, Mapping):
+        fn = tool_choice.get("function")
+        name = fn.get("name") if isinstance(fn, Mapping) else None
+        if not isinstance(name, str):
+            raise RequestError('tool_choice must name a tool: {"type": "function", "function": {"name": ...}}')
+        if name not in set(names):
+            raise RequestError(f"tool_choice names a tool that was not offered: {name!r}")
+        return
+    raise RequestError(f'tool_choice must be "auto", "required", "none" or a named function, got {tool_choice!r}')
+
+
 def _template_line(tb: types.TracebackType | None) -> int | None:
     """The last template line on a (jinja-rewritten) traceback."""
     line = None
@@ -132,18 +184,40 @@ def _template_line(tb: types.TracebackType | None) -> int | None:
     return line
 
 
+def input_size(*values: Any) -> int:
+    """Characters of every string (keys included) and item of ``values``, counted without recursion."""
+    total, stack, seen = 0, list(values), 0
+    while stack:
+        value = stack.pop()
+        seen += 1
+        if isinstance(value, str):
+            total += len(value)
+        elif isinstance(value, Mapping):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        else:
+            total += 1
+    return total + seen
+
+
 class Renderer:
     """Renders one template; compile once, render many times (compilation is cached by text).
 
     ``now`` fixes what ``strftime_now`` returns (renders that are diffed should not straddle
-    midnight); by default it is the wall clock.
+    midnight); by default it is the wall clock. ``timeout_s`` bounds one render; ``max_output``
+    bounds what the template generates itself: a render may be ``max_output`` characters plus
+    ``input_factor`` times the characters its messages, tools and keywords bring, so a long
+    conversation is never refused (defaults: :data:`~pegtool.template.sandbox.LIMITS`).
     """
 
-    def __init__(self, source: TemplateSource, *, timeout_s: float = 5.0, max_output: int = 2_000_000,
-                 now: datetime | None = None) -> None:
+    def __init__(self, source: TemplateSource, *, timeout_s: float | None = None, max_output: int | None = None,
+                 now: datetime | None = None, input_factor: int | None = None) -> None:
         self.source = source
-        self.timeout_s = timeout_s
-        self.max_output = max_output
+        self.timeout_s = LIMITS.render_timeout_s if timeout_s is None else timeout_s
+        self.max_output = LIMITS.max_generated if max_output is None else max_output
+        self.input_factor = LIMITS.input_factor if input_factor is None else input_factor
         self.now = now
         self._template = compile_template(source.text, source.origin or source.name)
 
@@ -151,8 +225,8 @@ class Renderer:
                add_generation_prompt: bool = False, **kwargs: Any) -> str:
         """The template's text for ``messages``; raises :class:`TemplateError` on any failure."""
         context: dict[str, Any] = {
-            "messages": copy.deepcopy(messages),
-            "tools": copy.deepcopy(tools) if tools is not None else None,
+            "messages": json_copy(messages),
+            "tools": json_copy(tools) if tools is not None else None,
             "documents": None,
             "add_generation_prompt": add_generation_prompt,
             "bos_token": self.source.bos_token,
@@ -176,10 +250,17 @@ class Renderer:
                     context = {**context, "tools": filled, "messages": copy.deepcopy(messages)}
             return self._run(context)
 
-    def _run(self, context: dict[str, Any]) -> str:
+
+        brought = input_size(messages, tools, kwargs)
+        bound = self.max_output + self.input_factor * brought
+        note = f" ({self.max_output:,} generated + {self.input_factor} x {brought:,} from the input)"
+        with limits(self.timeout_s, bound, self.now, note):
+            return self._run(context, bound, note)
+
+    def _run(self, context: dict[str, Any], bound: int, note: str) -> str:
         where = self.source.origin or self.source.name
         try:
-            return self._generate(context)
+            return self._generate(context, bound, note)
         except TemplateError as exc:
             if exc.source is None:
                 exc.args = (f"{where}: {exc.args[0]}",)
@@ -187,6 +268,8 @@ class Renderer:
             raise
         except RecursionError:
             raise RenderLimitError("recursion too deep", source=where) from None
+        except MemoryError:
+            raise RenderLimitError("out of memory", source=where) from None
         except SecurityError as exc:
             raise TemplateError(f"blocked by the sandbox: {exc}", source=where,
                                 line=_template_line(exc.__traceback__)) from None
@@ -194,13 +277,14 @@ class Renderer:
             raise TemplateError(f"render failed: {type(exc).__name__}: {exc}", source=where,
                                 line=_template_line(exc.__traceback__)) from None
 
-    def _generate(self, context: dict[str, Any]) -> str:
+    def _generate(self, context: dict[str, Any], bound: int, note: str) -> str:
         parts: list[str] = []
         total = 0
         for chunk in self._template.generate(context):
             total += len(chunk)
-            if total > self.max_output:
-                raise RenderLimitError(f"output exceeds {self.max_output} characters")
+            if total > bound:
+                raise RenderLimitError(f"output exceeds {bound:,} characters{note} (raise it with "
+                                       "PEGTOOL_MAX_GENERATED or LIMITS.max_generated)")
             parts.append(chunk)
             check_budget()
         return "".join(parts)

@@ -7,19 +7,29 @@ lstrip_blocks=True, extensions=[loopcontrols, <generation-tag>])`` plus ``tojson
 which still blocks Python internals (``__class__``, ``__globals__``, ``str.format`` escapes, ...).
 
 Time and size are bounded *cooperatively*: while a render runs, every sandboxed call, attribute
-and item access, intercepted operator (``*``, ``**``, ``+``), filter call, every 256 iterations of
-every ``{% for %}`` loop and every output chunk checks a per-thread deadline and size budget.
-No signals or threads are involved, so rendering works from any thread. Deep recursion is
-caught as :class:`RecursionError`.
+and item access, intercepted operator (``*``, ``**``, ``+``), ``~`` concatenation, filter call,
+every 256 iterations of every ``{% for %}`` loop and every output chunk checks a per-thread
+deadline and size budget, and a list that a method call grew (``append``, ``extend``, ...) is
+measured after the call. No signals or threads are involved, so rendering works from any thread.
+Compilation runs under the same budget, so jinja's compile-time constant folding of a filter
+(``{{ 'x'|center(1000000000) }}``, even in a branch never taken) is refused and left to the
+render, where the bound applies. Deep recursion (template syntax or template macros) becomes a
+:class:`RenderLimitError`.
+
+Budgets nest: :func:`operation` sets a deadline for a whole operation (an analysis, a
+``prepare``), and each render inside it has its own deadline as well; the earlier one applies.
+The defaults live in :data:`LIMITS` and can be set from the environment (see :class:`Limits`).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,12 +37,49 @@ import jinja2
 from jinja2 import nodes
 from jinja2.ext import Extension, loopcontrols
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 
 from pegtool.errors import TemplateError
 
 TEMPLATE_FILENAME = "<template>"
 _GUARD_FILTER = "_pegtool_loop_guard"
-_SIZED = (str, list, tuple)
+_SIZE_FILTER = "_pegtool_size_guard"
+_SIZED = (str, list, tuple, dict)
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+@dataclass
+class Limits:
+    """The resource limits of template operations (module-wide defaults in :data:`LIMITS`).
+
+    Each can be raised by assigning to ``pegtool.template.sandbox.LIMITS`` or with the environment
+    variable named in brackets (read at import):
+
+    * ``render_timeout_s`` — one render (``PEGTOOL_RENDER_TIMEOUT``, 5 s);
+    * ``analysis_timeout_s`` — one whole analysis, ~90 renders (``PEGTOOL_ANALYSIS_TIMEOUT``, 60 s);
+    * ``prepare_timeout_s`` — the renders of one ``prepare`` (``PEGTOOL_PREPARE_TIMEOUT``, 30 s);
+    * ``max_generated`` — characters a render may produce beyond what its input brings, and the
+      size of any intermediate string / list (``PEGTOOL_MAX_GENERATED``, 2,000,000);
+    * ``input_factor`` — how many times the render may repeat the characters of its messages, tools
+      and keywords (``PEGTOOL_INPUT_FACTOR``, 4): a 10 MB user message is fine, a template that
+      writes 100 MB of its own is not.
+    """
+
+    render_timeout_s: float = _env_number("PEGTOOL_RENDER_TIMEOUT", 5.0)
+    analysis_timeout_s: float = _env_number("PEGTOOL_ANALYSIS_TIMEOUT", 60.0)
+    prepare_timeout_s: float = _env_number("PEGTOOL_PREPARE_TIMEOUT", 30.0)
+    max_generated: int = int(_env_number("PEGTOOL_MAX_GENERATED", 2_000_000))
+    input_factor: int = int(_env_number("PEGTOOL_INPUT_FACTOR", 4))
+
+
+LIMITS = Limits()
 
 
 class TemplateRaised(TemplateError):
@@ -51,50 +98,94 @@ class RenderLimitError(TemplateError):
     """A render exceeded its output-size (or recursion/operand size) bound."""
 
 
+class OperationTimeout(RenderTimeout):
+    """A whole operation (an analysis, a ``prepare``) ran past its time limit."""
+
+
 class _Limits(threading.local):
     """Per-thread render budget; inactive (no checks) outside :func:`limits`."""
 
     deadline: float | None = None
+    timeout_s: float = 0.0
     max_size: int = 0
+    size_note: str = ""
     now: datetime | None = None
+    op_deadline: float | None = None
+    op_name: str = ""
+    op_timeout_s: float = 0.0
+    op_hint: str = ""
 
 
 _LIMITS = _Limits()
 
 
 def check_budget() -> None:
-    """Raise :class:`RenderTimeout` when the current render is past its deadline."""
+    """Raise :class:`RenderTimeout` when the current render (or :class:`OperationTimeout` when the
+    enclosing operation) is past its deadline."""
     deadline = _LIMITS.deadline
-    if deadline is not None and time.monotonic() > deadline:
-        raise RenderTimeout("render exceeded its time limit")
+    if deadline is None:
+        return
+    now = time.monotonic()
+    op = _LIMITS.op_deadline
+    if op is not None and now > op:
+        raise OperationTimeout(f"{_LIMITS.op_name} exceeded its time limit of {_LIMITS.op_timeout_s:g} s "
+                               f"(raise it with {_LIMITS.op_hint})")
+    if now > deadline:
+        raise RenderTimeout(f"render exceeded its time limit of {_LIMITS.timeout_s:g} s (raise it with "
+                            "PEGTOOL_RENDER_TIMEOUT or LIMITS.render_timeout_s)")
+
+
+def _size_error(what: str) -> RenderLimitError:
+    return RenderLimitError(f"{what} exceeds the size bound {_LIMITS.max_size:,}{_LIMITS.size_note} "
+                            "(raise it with PEGTOOL_MAX_GENERATED or LIMITS.max_generated)")
 
 
 def _check_size(value: Any) -> Any:
     limit = _LIMITS.max_size
     if limit and isinstance(value, _SIZED) and len(value) > limit:
-        raise RenderLimitError(f"intermediate value of {len(value)} items exceeds the size bound {limit}")
+        raise _size_error(f"an intermediate value of {len(value):,} items")
     return value
 
 
 def _check_int_args(args: Iterable[Any]) -> None:
     limit = _LIMITS.max_size
     if limit and any(isinstance(a, int) and a > limit for a in args):
-        raise RenderLimitError(f"numeric argument exceeds the size bound {limit}")
+        raise _size_error("a numeric argument")
 
 
 class limits:  # noqa: N801 - used as a context manager, reads like a function
-    """Context manager activating a time and size budget for renders on this thread."""
+    """Context manager activating a time and size budget for renders on this thread
+    (``size_note`` explains how ``max_size`` was derived, for the error message)."""
 
-    def __init__(self, timeout_s: float, max_size: int, now: datetime | None = None) -> None:
-        self._timeout_s, self._max_size, self._now = timeout_s, max_size, now
+    def __init__(self, timeout_s: float, max_size: int, now: datetime | None = None, size_note: str = "") -> None:
+        self._timeout_s, self._max_size, self._now, self._note = timeout_s, max_size, now, size_note
 
     def __enter__(self) -> None:
-        self._saved = (_LIMITS.deadline, _LIMITS.max_size, _LIMITS.now)
+        self._saved = (_LIMITS.deadline, _LIMITS.timeout_s, _LIMITS.max_size, _LIMITS.now, _LIMITS.size_note)
         _LIMITS.deadline = time.monotonic() + self._timeout_s
-        _LIMITS.max_size, _LIMITS.now = self._max_size, self._now
+        _LIMITS.timeout_s = self._timeout_s
+        _LIMITS.max_size, _LIMITS.now, _LIMITS.size_note = self._max_size, self._now, self._note
 
     def __exit__(self, *exc: object) -> None:
-        _LIMITS.deadline, _LIMITS.max_size, _LIMITS.now = self._saved
+        (_LIMITS.deadline, _LIMITS.timeout_s, _LIMITS.max_size, _LIMITS.now, _LIMITS.size_note) = self._saved
+
+
+class operation:  # noqa: N801 - used as a context manager, reads like a function
+    """Context manager giving a whole operation (``name``) a deadline shared by all its renders;
+    ``hint`` says how to raise the limit. Nested operations keep the earlier deadline."""
+
+    def __init__(self, name: str, timeout_s: float, hint: str) -> None:
+        self._name, self._timeout_s, self._hint = name, timeout_s, hint
+
+    def __enter__(self) -> None:
+        self._saved = (_LIMITS.op_deadline, _LIMITS.op_name, _LIMITS.op_timeout_s, _LIMITS.op_hint)
+        deadline = time.monotonic() + self._timeout_s
+        if _LIMITS.op_deadline is None or deadline < _LIMITS.op_deadline:
+            _LIMITS.op_deadline, _LIMITS.op_name = deadline, self._name
+            _LIMITS.op_timeout_s, _LIMITS.op_hint = self._timeout_s, self._hint
+
+    def __exit__(self, *exc: object) -> None:
+        _LIMITS.op_deadline, _LIMITS.op_name, _LIMITS.op_timeout_s, _LIMITS.op_hint = self._saved
 
 
 def _loop_guard(iterable: Any) -> Iterator[Any]:
@@ -103,6 +194,12 @@ def _loop_guard(iterable: Any) -> Iterator[Any]:
         if not i & 255:
             check_budget()
         yield item
+
+
+def _size_guard(value: Any) -> Any:
+    """The value of a ``~`` concatenation, refused past the size bound."""
+    check_budget()
+    return _check_size(value)
 
 
 class GenerationTagExtension(Extension):
@@ -181,9 +278,13 @@ class PegtoolSandbox(SandboxedEnvironment):
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         check_budget()
-        if isinstance(getattr(__obj, "__self__", None), str):
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
             _check_int_args(list(args) + list(kwargs.values()))
-        return _check_size(super().call(__context, __obj, *args, **kwargs))
+        result = _check_size(super().call(__context, __obj, *args, **kwargs))
+        if isinstance(owner, (list, dict)):  # list.extend / append / insert, dict.update grow in place
+            _check_size(owner)
+        return result
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         check_budget()
@@ -197,7 +298,15 @@ class PegtoolSandbox(SandboxedEnvironment):
         tree = super()._parse(source, name, filename)
         for loop in tree.find_all(nodes.For):
             loop.iter = nodes.Filter(loop.iter, _GUARD_FILTER, [], [], None, None, lineno=loop.lineno)
-        return tree
+        return _SizeGuards().visit(tree)
+
+
+class _SizeGuards(NodeTransformer):
+    """Wraps every ``~`` concatenation in the size-guard filter (jinja joins them unchecked)."""
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:  # noqa: N802 - NodeTransformer naming
+        self.generic_visit(node)
+        return nodes.Filter(node, _SIZE_FILTER, [], [], None, None, lineno=node.lineno)
 
 
 def _check_repeat(left: Any, right: Any) -> None:
@@ -215,6 +324,7 @@ def make_environment() -> PegtoolSandbox:
     env.filters["tojson"] = _guard_filter(tojson)
     env.filters["from_json"] = _guard_filter(from_json)
     env.filters[_GUARD_FILTER] = _loop_guard
+    env.filters[_SIZE_FILTER] = _size_guard
     env.globals.pop("lipsum", None)
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = strftime_now
@@ -226,7 +336,10 @@ ENVIRONMENT = make_environment()
 
 @functools.lru_cache(maxsize=512)
 def _compile(text: str) -> jinja2.Template:
-    return ENVIRONMENT.from_string(text)
+    # Under a render budget: a filter that jinja tries to fold at compile time and that would
+    # exceed it raises, and jinja then leaves the call to the render (where the budget holds).
+    with limits(LIMITS.render_timeout_s, LIMITS.max_generated):
+        return ENVIRONMENT.from_string(text)
 
 
 def compile_template(text: str, name: str = TEMPLATE_FILENAME) -> jinja2.Template:
@@ -235,3 +348,5 @@ def compile_template(text: str, name: str = TEMPLATE_FILENAME) -> jinja2.Templat
         return _compile(text)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error: {exc.message}", source=name, line=exc.lineno) from None
+    except (RecursionError, MemoryError, SyntaxError) as exc:  # nesting deeper than Python compiles
+        raise TemplateError(f"template nesting too deep to compile ({type(exc).__name__})", source=name) from None
