@@ -58,7 +58,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 def _prepare(args: argparse.Namespace, messages: list[dict[str, Any]] | None = None) -> Any:
     fmt = _format(args)
-    msgs = messages or [{"role": "user", "content": "Hello"}]
+    # parse / grammar take no conversation: a placeholder user turn renders the generation prompt;
+    # `request` passes the client's messages as they are (an empty list is a RequestError)
+    msgs = [{"role": "user", "content": "Hello"}] if messages is None else messages
     return fmt.prepare(
         msgs,
         _tools(args.tools),
@@ -115,8 +117,8 @@ def cmd_grammar(args: argparse.Namespace) -> int:
 
 def cmd_request(args: argparse.Namespace) -> int:
     messages = _read_json(args.messages)
-    if isinstance(messages, dict):
-        messages = messages.get("messages", messages)
+    if isinstance(messages, dict) and "messages" in messages:
+        messages = messages["messages"]
     _emit(_prepare(args, messages).to_llama_server())
     return EXIT_OK
 

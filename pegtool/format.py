@@ -175,7 +175,9 @@ class ChatFormat:
         closed (Qwen3.5 style) is a call; with False it stays reasoning. Tool markup quoted inside a
         closed reasoning block is never a call."""
         from pegtool.grammar.chat import build_chat_grammar
+        from pegtool.request import check_request
 
+        messages, tools, tool_choice, reasoning_format = check_request(messages, tools, tool_choice, reasoning_format)
         envelopes = normalize_tools(tools) if tools else []
         kw = dict(template_kwargs)
         if enable_thinking is not None:

@@ -61,12 +61,12 @@ def prepare_request(fmt: ChatFormat, request: dict[str, Any]) -> Prepared:
     if "enable_thinking" in request:
         extra["enable_thinking"] = request["enable_thinking"]
     return fmt.prepare(
-        list(request["messages"]),
+        request.get("messages"),  # checked by prepare (RequestError: missing, empty, malformed)
         tools,
         tool_choice=choice,
         parallel_tool_calls=bool(request.get("parallel_tool_calls", True)),
         response_format=request.get("response_format"),
-        reasoning_format=request.get("reasoning_format", "auto"),
+        reasoning_format=request.get("reasoning_format") or "auto",
         **extra,
     )
 
