@@ -103,6 +103,10 @@ class ChatFormat:
     def __init__(self, source: TemplateSource) -> None:
         self.source = source
         self.renderer = Renderer(source)
+        self._path: Path | None = None  # the file of a loaded format: its other named variants
+        self._pinned = False  # a variant was asked for by name: never switch
+        self._siblings: dict[str, ChatFormat] = {}
+        self._names: list[str] | None = None
 
     @classmethod
     def from_template(cls, source: str, bos_token: str = "", eos_token: str = "", name: str = "<string>") -> ChatFormat:
@@ -110,7 +114,41 @@ class ChatFormat:
 
     @classmethod
     def load(cls, path: str | Path, variant: str | None = None) -> ChatFormat:
-        return cls(load_template(path, variant=variant))
+        """The format of the template stored at ``path``. A file holding named templates yields
+        ``default``; with no ``variant`` given, :meth:`prepare` switches to ``tool_use`` for a
+        request with tools, as Hugging Face does."""
+        fmt = cls(load_template(path, variant=variant))
+        fmt._path, fmt._pinned = Path(path), variant is not None
+        return fmt
+
+    def variants(self) -> list[str]:
+        """The named templates of the file this format was loaded from (empty: a single one)."""
+        from pegtool.template.loader import variant_names
+
+        if self._names is None:
+            self._names = variant_names(self._path) if self._path is not None and self.source.variant else []
+        return self._names
+
+    def for_request(self, tools: Any = None, variant: str | None = None) -> ChatFormat:
+        """The format a request uses: the named ``variant`` when given; else ``tool_use`` when
+        tools are passed and the file has one (unless the format was loaded with a variant)."""
+        if variant is None:
+            if not tools or self._pinned or self.source.variant in (None, "tool_use"):
+                return self
+            if "tool_use" not in self.variants():
+                return self
+            variant = "tool_use"
+        if variant == (self.source.variant or "default"):
+            return self
+        if variant not in self._siblings:
+            from pegtool.errors import RequestError
+
+            names = self.variants()
+            if variant not in names:
+                held = f"available: {', '.join(names)}" if names else "this format holds a single template"
+                raise RequestError(f"unknown template variant {variant!r}; {held}", "variant")
+            self._siblings[variant] = ChatFormat.load(self._path or "", variant=variant)
+        return self._siblings[variant]
 
     @cached_property
     def analysis(self) -> Any:
@@ -154,6 +192,22 @@ class ChatFormat:
             return ""
         return prompt[len(bare) :] if prompt.startswith(bare) else ""
 
+    def _parser(self, grammar: Grammar, grammar_for: Any, reasoning_format: str, opened_by: str,
+                reasoning_field: str) -> ChatParser:
+        """The parser for the request's reasoning format (``opened_by``: the generation prompt when it
+        opened a reasoning block): a plain :class:`ChatParser` for the extracting formats, a
+        :class:`ShapedParser` for ``none`` / ``deepseek-legacy``."""
+        from pegtool.parser.shaped import ShapedParser
+
+        if reasoning_format not in ("none", "deepseek-legacy"):
+            return ChatParser(grammar, reasoning_field=reasoning_field)
+        start = self.analysis.reasoning.start.strip()
+        opener = opened_by[opened_by.rfind(start):] if start and opened_by else ""
+        if reasoning_format == "none":
+            return ShapedParser(grammar, reasoning_field=reasoning_field, keep_reasoning=False, opener=opener)
+        inline = ChatParser(grammar_for("none"), reasoning_field=reasoning_field)
+        return ShapedParser(grammar, reasoning_field=reasoning_field, inline=inline, opener=opener)
+
     def prepare(
         self,
         messages: list[dict[str, Any]],
@@ -167,6 +221,7 @@ class ChatFormat:
         response_format: dict[str, Any] | None = None,
         reasoning_field: str = "reasoning_content",
         tool_calls_in_reasoning: bool = True,
+        variant: str | None = None,
         **template_kwargs: Any,
     ) -> Prepared:
         """Render the prompt and build the one chat grammar for this request.
@@ -178,27 +233,38 @@ class ChatFormat:
         from pegtool.request import check_request
 
         messages, tools, tool_choice, reasoning_format = check_request(messages, tools, tool_choice, reasoning_format)
+        target = self.for_request(tools, variant)
+        if target is not self:
+            return target.prepare(
+                messages, tools, tool_choice=tool_choice, parallel_tool_calls=parallel_tool_calls,
+                enable_thinking=enable_thinking, reasoning_format=reasoning_format,
+                add_generation_prompt=add_generation_prompt, response_format=response_format,
+                reasoning_field=reasoning_field, tool_calls_in_reasoning=tool_calls_in_reasoning,
+                **template_kwargs)
         envelopes = normalize_tools(tools) if tools else []
         kw = dict(template_kwargs)
         if enable_thinking is not None:
             kw["enable_thinking"] = enable_thinking
         prompt, rendered_tools, kw = self._render_prompt(messages, envelopes, kw, add_generation_prompt)
         gen = self._generation_prompt(messages, rendered_tools, prompt, kw) if add_generation_prompt else ""
-        grammar = build_chat_grammar(
-            self.analysis,
-            envelopes,
-            tool_choice=tool_choice if envelopes else "none",
-            parallel_tool_calls=parallel_tool_calls,
-            reasoning_format=reasoning_format,
-            enable_thinking=enable_thinking,
-            response_format=response_format,
-            generation_prompt=gen,
-            tool_calls_in_reasoning=tool_calls_in_reasoning,
-        )
+        def grammar_for(extract: str) -> Grammar:
+            return build_chat_grammar(
+                self.analysis,
+                envelopes,
+                tool_choice=tool_choice if envelopes else "none",
+                parallel_tool_calls=parallel_tool_calls,
+                reasoning_format=extract,
+                enable_thinking=enable_thinking,
+                response_format=response_format,
+                generation_prompt=gen,
+                tool_calls_in_reasoning=tool_calls_in_reasoning,
+            )
+
+        grammar = grammar_for("none" if reasoning_format == "none" else "auto")
         preserved = list(getattr(self.analysis, "preserved_tokens", ()) or ())
-        parser = ChatParser(grammar, reasoning_field=reasoning_field)
         choice = tool_choice if envelopes else "none"
         opened = _opens_reasoning(gen, self.analysis)
+        parser = self._parser(grammar, grammar_for, reasoning_format, gen if opened else "", reasoning_field)
         return Prepared(
             prompt, gen, grammar, parser, choice, preserved, self.source.bos_token, opened, response_format is not None
         )

@@ -224,6 +224,10 @@ def _reasoning(a: Analysis, o: _Opts, trig: str) -> Node:
         return opt(body)
     if not start:
         return opt(body)
+    if o.tool_choice in ("auto", "none"):
+        # request.py (issue 12): a block the model opened and never closed (cut off while
+        # thinking) is read back as reasoning; generation still has to close it
+        body = lenient(body, body | capture(Tag.REASONING, star(any_char())))
     bare_end = space() + mk(r.end) + space()  # an empty reasoning block written without its start
     return opt((space() + mk(start) + body) | bare_end)
 

@@ -58,10 +58,11 @@ def prepare_request(fmt: ChatFormat, request: dict[str, Any]) -> Prepared:
     if choice is None:
         choice = "auto" if tools else "none"
     extra = dict(request.get("chat_template_kwargs") or {})
+    messages: Any = request.get("messages")  # checked by prepare (RequestError: missing, empty, malformed)
     if "enable_thinking" in request:
         extra["enable_thinking"] = request["enable_thinking"]
     return fmt.prepare(
-        request.get("messages"),  # checked by prepare (RequestError: missing, empty, malformed)
+        messages,
         tools,
         tool_choice=choice,
         parallel_tool_calls=bool(request.get("parallel_tool_calls", True)),
