@@ -126,7 +126,7 @@ def cmd_request(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from pegtool.report import doctor_table
 
-    ok, table = doctor_table(args.path, _tools(args.tools))
+    ok, table = doctor_table(args.path, _tools(args.tools), args.variant)
     sys.stdout.write(table + "\n")
     return EXIT_OK if ok else EXIT_CHECK_FAILED
 
@@ -173,6 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     doc = add("doctor", cmd_doctor, "round-trip table for a template file or a directory of them")
     doc.add_argument("path")
     doc.add_argument("--tools")
+    doc.add_argument("--variant", help="the named template of a tokenizer_config.json / GGUF to check")
     r = add("regen", cmd_regen, "regenerate the gallery artefacts in DIR")
     r.add_argument("dir")
     r.add_argument("--tools")
