@@ -48,6 +48,7 @@ class Prepared:
     bos_token: str = ""
     reasoning_open: bool = False  # the generation prompt opens a reasoning block the model must close
     constrain_content: bool = False  # response_format: the content itself follows a JSON schema
+    prefill: Any = None  # the continued assistant message (pegtool.prefill.Prefill), if any
     _gbnf: dict[bool, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -192,21 +193,35 @@ class ChatFormat:
             return ""
         return prompt[len(bare) :] if prompt.startswith(bare) else ""
 
-    def _parser(self, grammar: Grammar, grammar_for: Any, reasoning_format: str, opened_by: str,
-                reasoning_field: str) -> ChatParser:
-        """The parser for the request's reasoning format (``opened_by``: the generation prompt when it
-        opened a reasoning block): a plain :class:`ChatParser` for the extracting formats, a
-        :class:`ShapedParser` for ``none`` / ``deepseek-legacy``."""
+    def _parser(self, grammar_for: Any, reasoning_format: str, opened_by: str, reasoning_field: str,
+                prefill: Any = None) -> tuple[Grammar, ChatParser]:
+        """The grammar and parser for the request's reasoning format and prefill. ``grammar_for(
+        extract)`` builds the chat grammar extracting reasoning ("auto") or not ("none");
+        ``opened_by``: the generation prompt when it opened a reasoning block. A plain
+        :class:`ChatParser` for the extracting formats without prefill, else a
+        :class:`ShapedParser` (see :mod:`pegtool.parser.shaped`)."""
         from pegtool.parser.shaped import ShapedParser
 
-        if reasoning_format not in ("none", "deepseek-legacy"):
-            return ChatParser(grammar, reasoning_field=reasoning_field)
+        inline_form = reasoning_format in ("none", "deepseek-legacy")
+        if prefill is not None and prefill.state == "content":
+            # the continuation starts inside content: no reasoning block can follow
+            grammar = grammar_for("none")
+            return grammar, ShapedParser(grammar, reasoning_field=reasoning_field,
+                                         keep_reasoning=reasoning_format != "none",
+                                         content_prefix=prefill.raw if inline_form else prefill.content,
+                                         reasoning_prefix=prefill.reasoning)
+        grammar = grammar_for("none" if reasoning_format == "none" else "auto")
+        if not inline_form and prefill is None:
+            return grammar, ChatParser(grammar, reasoning_field=reasoning_field)
         start = self.analysis.reasoning.start.strip()
-        opener = opened_by[opened_by.rfind(start):] if start and opened_by else ""
-        if reasoning_format == "none":
-            return ShapedParser(grammar, reasoning_field=reasoning_field, keep_reasoning=False, opener=opener)
-        inline = ChatParser(grammar_for("none"), reasoning_field=reasoning_field)
-        return ShapedParser(grammar, reasoning_field=reasoning_field, inline=inline, opener=opener)
+        opener = opened_by[opened_by.rfind(start):] if start and opened_by and prefill is None else ""
+        content_prefix = prefill.raw if prefill is not None and inline_form else ""
+        reasoning_prefix = prefill.reasoning if prefill is not None else ""
+        inline = ChatParser(grammar_for("none"), reasoning_field=reasoning_field) \
+            if reasoning_format == "deepseek-legacy" else None
+        return grammar, ShapedParser(grammar, reasoning_field=reasoning_field, inline=inline,
+                                     keep_reasoning=reasoning_format != "none", opener=opener,
+                                     content_prefix=content_prefix, reasoning_prefix=reasoning_prefix)
 
     def prepare(
         self,
@@ -222,6 +237,7 @@ class ChatFormat:
         reasoning_field: str = "reasoning_content",
         tool_calls_in_reasoning: bool = True,
         variant: str | None = None,
+        continue_final_message: bool | None = None,
         **template_kwargs: Any,
     ) -> Prepared:
         """Render the prompt and build the one chat grammar for this request.
@@ -230,6 +246,7 @@ class ChatFormat:
         closed (Qwen3.5 style) is a call; with False it stays reasoning. Tool markup quoted inside a
         closed reasoning block is never a call."""
         from pegtool.grammar.chat import build_chat_grammar
+        from pegtool.prefill import build_prefill, wants_continuation
         from pegtool.request import check_request
 
         messages, tools, tool_choice, reasoning_format = check_request(messages, tools, tool_choice, reasoning_format)
@@ -240,13 +257,21 @@ class ChatFormat:
                 enable_thinking=enable_thinking, reasoning_format=reasoning_format,
                 add_generation_prompt=add_generation_prompt, response_format=response_format,
                 reasoning_field=reasoning_field, tool_calls_in_reasoning=tool_calls_in_reasoning,
-                **template_kwargs)
+                continue_final_message=continue_final_message, **template_kwargs)
         envelopes = normalize_tools(tools) if tools else []
         kw = dict(template_kwargs)
         if enable_thinking is not None:
             kw["enable_thinking"] = enable_thinking
-        prompt, rendered_tools, kw = self._render_prompt(messages, envelopes, kw, add_generation_prompt)
+        continuing = wants_continuation(messages, continue_final_message)
+        prompt, rendered_tools, kw = self._render_prompt(messages, envelopes, kw, add_generation_prompt and not continuing)
         gen = self._generation_prompt(messages, rendered_tools, prompt, kw) if add_generation_prompt else ""
+        prefill = None
+        if continuing:
+            prefill = build_prefill(lambda ms, g: self.render(ms, rendered_tools, add_generation_prompt=g, **kw),
+                                    messages, self.analysis.reasoning.start,
+                                    lambda text: _opens_reasoning(text, self.analysis))
+            prompt, gen = prefill.prompt, prefill.head
+
         def grammar_for(extract: str) -> Grammar:
             return build_chat_grammar(
                 self.analysis,
@@ -258,13 +283,16 @@ class ChatFormat:
                 response_format=response_format,
                 generation_prompt=gen,
                 tool_calls_in_reasoning=tool_calls_in_reasoning,
+                in_reasoning=prefill is not None and prefill.state == "reasoning",
             )
 
-        grammar = grammar_for("none" if reasoning_format == "none" else "auto")
         preserved = list(getattr(self.analysis, "preserved_tokens", ()) or ())
         choice = tool_choice if envelopes else "none"
-        opened = _opens_reasoning(gen, self.analysis)
-        parser = self._parser(grammar, grammar_for, reasoning_format, gen if opened else "", reasoning_field)
+        opened = _opens_reasoning(gen, self.analysis) or (prefill is not None and prefill.state == "reasoning")
+        grammar, parser = self._parser(grammar_for, reasoning_format, gen if opened else "", reasoning_field, prefill)
+        if prefill is not None:
+            gen = prefill.tail  # llama-server's generation_prompt: the turn so far
         return Prepared(
-            prompt, gen, grammar, parser, choice, preserved, self.source.bos_token, opened, response_format is not None
+            prompt, gen, grammar, parser, choice, preserved, self.source.bos_token, opened, response_format is not None,
+            prefill=prefill,
         )

@@ -68,6 +68,7 @@ def prepare_request(fmt: ChatFormat, request: dict[str, Any]) -> Prepared:
         parallel_tool_calls=bool(request.get("parallel_tool_calls", True)),
         response_format=request.get("response_format"),
         reasoning_format=request.get("reasoning_format") or "auto",
+        continue_final_message=request.get("continue_final_message"),
         **extra,
     )
 
