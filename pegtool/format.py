@@ -237,7 +237,7 @@ class ChatFormat:
         reasoning_field: str = "reasoning_content",
         tool_calls_in_reasoning: bool = True,
         variant: str | None = None,
-        continue_final_message: bool | None = None,
+        continue_final_message: bool | str | None = None,
         **template_kwargs: Any,
     ) -> Prepared:
         """Render the prompt and build the one chat grammar for this request.
@@ -263,13 +263,15 @@ class ChatFormat:
         if enable_thinking is not None:
             kw["enable_thinking"] = enable_thinking
         continuing = wants_continuation(messages, continue_final_message)
-        prompt, rendered_tools, kw = self._render_prompt(messages, envelopes, kw, add_generation_prompt and not continuing)
+        prompt, rendered_tools, kw = self._render_prompt(messages, envelopes, kw,
+                                                         add_generation_prompt and continuing is None)
         gen = self._generation_prompt(messages, rendered_tools, prompt, kw) if add_generation_prompt else ""
         prefill = None
-        if continuing:
+        if continuing is not None:
             prefill = build_prefill(lambda ms, g: self.render(ms, rendered_tools, add_generation_prompt=g, **kw),
                                     messages, self.analysis.reasoning.start,
-                                    lambda text: _opens_reasoning(text, self.analysis))
+                                    lambda text: _opens_reasoning(text, self.analysis), continuing,
+                                    self.analysis.reasoning.end)
             prompt, gen = prefill.prompt, prefill.head
 
         def grammar_for(extract: str) -> Grammar:

@@ -45,24 +45,40 @@ class Prefill:
     raw: str
 
 
-def wants_continuation(messages: list[dict[str, Any]], flag: bool | None) -> bool:
-    """Whether to continue the final message: ``None`` continues a final assistant message that
-    holds no tool calls, ``True`` requires one, ``False`` never continues."""
+CONTINUE_VALUES = (None, True, False, "content", "reasoning_content")
+
+
+def wants_continuation(messages: list[dict[str, Any]], flag: Any) -> str | None:
+    """Where to continue the final message: ``None`` (don't), "auto", "content" or
+    "reasoning_content". llama-server's values: ``None`` continues a final assistant message that
+    holds no tool calls, ``True`` requires one ("auto": its reasoning when it has reasoning and no
+    content yet, else its content), "content" / "reasoning_content" name the field, ``False``
+    never continues."""
+    if flag not in CONTINUE_VALUES or (flag is not None and not isinstance(flag, (bool, str))):
+        raise RequestError(f"unknown value {flag!r}; send true, false, \"content\" or \"reasoning_content\"",
+                           "continue_final_message")
     last = messages[-1]
     is_assistant = last.get("role") == "assistant"
     if flag is None:
-        return is_assistant and not last.get("tool_calls")
-    if not flag:
-        return False
+        flag = "auto" if is_assistant and not last.get("tool_calls") else False
+    if flag is False:
+        return None
     where = f"messages[{len(messages) - 1}]"
     if not is_assistant:
-        raise RequestError(f"continue_final_message=True needs a final assistant message to continue; the last "
+        raise RequestError(f"continue_final_message needs a final assistant message to continue; the last "
                            f"message has role {last.get('role')!r} (append the assistant text to continue, or "
                            "leave continue_final_message unset)", where)
     if last.get("tool_calls"):
-        raise RequestError("continue_final_message=True cannot continue a message that ends with tool calls; "
+        raise RequestError("continue_final_message cannot continue a message that ends with tool calls; "
                            "send the tool results, or drop continue_final_message", f"{where}.tool_calls")
-    return True
+    if len(messages) > 1 and messages[-2].get("role") == "assistant":
+        raise RequestError("two assistant messages end the list: merge them into the one to continue",
+                           f"messages[{len(messages) - 2}]")
+    mode = "auto" if flag is True else str(flag)
+    if mode == "reasoning_content" and _text(last.get("content")):
+        raise RequestError("continue_final_message=\"reasoning_content\" continues the reasoning, but this message "
+                           "already has content after it; send \"content\", or drop the content", where)
+    return mode
 
 
 def _text(value: Any) -> str:
@@ -81,7 +97,8 @@ def _reasoning_key(msg: Mapping[str, Any]) -> str:
 
 
 def build_prefill(render: Callable[[list[dict[str, Any]], bool], str], messages: list[dict[str, Any]],
-                  reasoning_start: str, gen_opens_reasoning: Callable[[str], bool]) -> Prefill:
+                  reasoning_start: str, gen_opens_reasoning: Callable[[str], bool], mode: str = "auto",
+                  reasoning_end: str = "") -> Prefill:
     """The prefill for ``messages`` (its last message is the assistant message to continue).
 
     ``render(messages, add_generation_prompt)`` renders with the request's tools and variables;
@@ -92,7 +109,10 @@ def build_prefill(render: Callable[[list[dict[str, Any]], bool], str], messages:
     content = _text(last.get("content"))
     key = _reasoning_key(last)
     reasoning = _text(last.get(key))
-    state = "reasoning" if reasoning and not content else "content"
+    if mode == "auto":
+        state = "reasoning" if reasoning and not content else "content"
+    else:
+        state = "reasoning" if mode == "reasoning_content" else "content"
     before = _render_or(render, history, False, "")
     opened_prompt = _render_or(render, history, True, "")
 
@@ -109,7 +129,8 @@ def build_prefill(render: Callable[[list[dict[str, Any]], bool], str], messages:
         raise RequestError("the chat template does not render the content of this assistant message, so it "
                            "cannot be continued; send continue_final_message=False to close it", where)
     if at < 0:
-        return _unrendered_reasoning(opened_prompt, before, reasoning, reasoning_start, gen_opens_reasoning, where)
+        return _unrendered_reasoning(opened_prompt, before, reasoning, (reasoning_start, reasoning_end),
+                                     gen_opens_reasoning, where)
     bare, at_bare = cut(_CUT, field)
     prompt = full[:at]
     start = _shared(prompt, before, 0)  # where the assistant turn starts
@@ -165,21 +186,26 @@ def _render_or(render: Callable[[list[dict[str, Any]], bool], str], messages: li
         return default
 
 
-def _unrendered_reasoning(opened_prompt: str, before: str, reasoning: str, start: str,
+def _unrendered_reasoning(opened_prompt: str, before: str, reasoning: str, markers: tuple[str, str],
                           gen_opens_reasoning: Callable[[str], bool], where: str) -> Prefill:
-    """The template drops the reasoning of this message: open a reasoning block after the ordinary
-    generation prompt (unless it opens one itself) and put the reasoning there."""
+    """The template drops the reasoning of this message: put it in a reasoning block after the
+    ordinary generation prompt — the block that prompt opened, the one it closed at once (thinking
+    switched off: the close is taken back), or a new one."""
+    start, end = markers[0], markers[1].strip()
     if not opened_prompt or not start.strip():
         raise RequestError("the chat template renders no reasoning for this assistant message and its dialect "
                            "has no reasoning opener, so its reasoning cannot be continued; send content to "
                            "continue, or continue_final_message=False", where)
-    gen = opened_prompt[len(before):] if opened_prompt.startswith(before) else ""
-    opened = gen_opens_reasoning(gen)
-    opener = "" if opened else start
-    head = gen + opener
-    prompt = opened_prompt + opener + reasoning
-    raw = (gen[gen.rfind(start.strip()):] if opened else opener) + reasoning
-    return Prefill(prompt, head, head + reasoning, "reasoning", "", reasoning, raw)
+    turn = len(before) if opened_prompt.startswith(before) else len(opened_prompt)
+    gen = opened_prompt[turn:]
+    at = gen.rfind(start.strip())
+    if at >= 0 and end and gen.rfind(end) > at and not gen[gen.rfind(end) + len(end):].strip():
+        head = gen[:gen.rfind(end)]  # pre-closed: reopen it
+    else:
+        head = gen + ("" if gen_opens_reasoning(gen) else start)
+    opener = head[head.rfind(start.strip()):]
+    return Prefill(opened_prompt[:turn] + head + reasoning, head, head + reasoning, "reasoning", "", reasoning,
+                   opener + reasoning)
 
 
-__all__ = ["Prefill", "build_prefill", "wants_continuation"]
+__all__ = ["CONTINUE_VALUES", "Prefill", "build_prefill", "wants_continuation"]

@@ -219,8 +219,13 @@ def test_continue_reasoning_the_template_drops(name: str) -> None:
     messages = [*USER, {"role": "assistant", "content": "", "reasoning_content": "Let me thin"}]
     prep = fmt.prepare(messages)
     plain = fmt.prepare(USER)
-    opener = "" if plain.reasoning_open else r.start
-    assert prep.prompt == plain.prompt + opener + "Let me thin" and prep.reasoning_open
+    gp, end = plain.generation_prompt, r.end.strip()
+    if r.start.strip() in gp and gp.rstrip().endswith(end):
+        # the ordinary prompt closes the block at once (thinking off): the close is taken back
+        expected = plain.prompt[:plain.prompt.rfind(end)] + "Let me thin"
+    else:
+        expected = plain.prompt + ("" if plain.reasoning_open else r.start) + "Let me thin"
+    assert prep.prompt == expected and prep.reasoning_open
     msg = prep.parser.parse(f"k.{r.end}Hello!")
     assert msg.reasoning_content.strip() == "Let me think." and msg.content.strip() == "Hello!"
     none = fmt.prepare(messages, reasoning_format="none").parser.parse(f"k.{r.end}Hello!")
@@ -234,3 +239,32 @@ def test_integration_passes_the_flag_through() -> None:
     messages = [*USER, {"role": "assistant", "content": "Hello wor"}]
     assert prepare_request(fmt, {"messages": messages}).prompt.endswith("Hello wor")
     assert prepare_request(fmt, {"messages": messages, "continue_final_message": False}).prefill is None
+
+
+# llama.cpp (common/chat.cpp, DeepSeek V3.2 and Kimi K2 Thinking handlers): a continuation's
+# generation prompt is the assistant header, the reasoning opener and the reasoning so far, then,
+# when continuing content, the reasoning close and the content; continue_final_message takes
+# true (auto: reasoning when the message has no content yet), "content" or "reasoning_content";
+# two assistant messages at the end of the list are refused.
+def test_llama_cpp_continuation_modes() -> None:
+    fmt = pegtool.ChatFormat.load(ROOT / "templates" / "deepseek-ai-DeepSeek-V3.2.jinja")
+    thinking = [*USER, {"role": "assistant", "content": "", "reasoning_content": "I think"}]
+    prep = fmt.prepare(thinking, continue_final_message="reasoning_content")
+    assert prep.prompt.endswith("<｜Assistant｜><think>I think") and prep.prefill.state == "reasoning"
+    assert fmt.prepare(thinking, continue_final_message=True).prompt == prep.prompt  # auto: reasoning
+    msg = prep.parser.parse(" more</think>Answer")
+    assert (msg.reasoning_content, msg.content) == ("I think more", "Answer")
+    answering = fmt.prepare(thinking, continue_final_message="content")
+    assert answering.prefill.state == "content" and answering.prompt.endswith("</think>")
+    msg = answering.parser.parse("Answer")
+    assert (msg.reasoning_content, msg.content) == ("I think", "Answer")
+    qwen3 = pegtool.ChatFormat.load(ROOT / "templates" / "Qwen-Qwen3-0.6B.jinja")
+    both = [*USER, {"role": "assistant", "content": "Hel", "reasoning_content": "I think"}]
+    assert qwen3.prepare(both, continue_final_message="content").prompt.endswith("<think>\nI think\n</think>\n\nHel")
+    with pytest.raises(pegtool.RequestError, match="already has content"):
+        qwen3.prepare(both, continue_final_message="reasoning_content")
+    with pytest.raises(pegtool.RequestError, match="unknown value"):
+        qwen3.prepare(both, continue_final_message="yes")
+    with pytest.raises(pegtool.RequestError, match="two assistant messages") as info:
+        qwen3.prepare([*USER, {"role": "assistant", "content": "A"}, {"role": "assistant", "content": "B"}])
+    assert info.value.field == "messages[1]"
