@@ -268,3 +268,24 @@ def test_llama_cpp_continuation_modes() -> None:
     with pytest.raises(pegtool.RequestError, match="two assistant messages") as info:
         qwen3.prepare([*USER, {"role": "assistant", "content": "A"}, {"role": "assistant", "content": "B"}])
     assert info.value.field == "messages[1]"
+
+
+@pytest.mark.parametrize("reasoning_format", ["auto", "none", "deepseek-legacy"])
+def test_prefilled_reasoning_then_a_call_in_any_chunking(reasoning_format: str) -> None:
+    fmt = pegtool.ChatFormat.load(ROOT / "templates" / "Qwen3.5-4B.jinja")
+    messages = [*USER, {"role": "assistant", "content": "", "reasoning_content": "The user wants wea"}]
+    prep = fmt.prepare(messages, TOOLS, reasoning_format=reasoning_format)
+    more = ("ther.\n</think>\n\n<tool_call>\n<function=get_weather>\n<parameter=location>\nParis\n"
+            "</parameter>\n</function>\n</tool_call>")
+    whole = prep.parser.parse(more)
+    assert [c.name for c in whole.tool_calls] == ["get_weather"]
+    if reasoning_format != "none":
+        assert whole.reasoning_content.strip() == "The user wants weather."
+    if reasoning_format != "auto":
+        assert whole.content.startswith("<think>\nThe user wants weather.\n</think>")
+    for size in (1, 4, 9):
+        final, deltas = _streamed(prep, more, size)
+        assert final.tool_calls == whole.tool_calls and final.content == whole.content
+        sent = apply_deltas(deltas)
+        assert "The user wants wea" not in sent.content + sent.reasoning_content  # the new text only
+        assert sent.tool_calls and sent.tool_calls[0].arguments == whole.tool_calls[0].arguments

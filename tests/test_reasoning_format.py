@@ -155,3 +155,24 @@ def test_llama_cpp_model_opened_block() -> None:
     auto = fmt.prepare(USER).parser.parse(out)
     assert (auto.reasoning_content, auto.content) == (THINK, SAY)
     assert fmt.prepare(USER, reasoning_format="none").parser.parse(out).content == out
+
+
+@pytest.mark.parametrize("name", ["Qwen3.5-4B.jinja", "Qwen-Qwen3-0.6B.jinja", "GLM-4.7-Flash.jinja",
+                                  "openai-gpt-oss-120b.jinja"])
+@pytest.mark.parametrize("reasoning_format", ["none", "deepseek-legacy"])
+def test_any_chunking_gives_the_same_deltas(name: str, reasoning_format: str) -> None:
+    """One character at a time or in uneven pieces: the deltas add up to the parse, never retracted."""
+    fmt = pegtool.ChatFormat.load(ROOT / "templates" / name)
+    prep = fmt.prepare(USER, TOOLS, reasoning_format=reasoning_format)
+    r = fmt.analysis.reasoning
+    text = ("" if prep.reasoning_open else r.start) + R + r.end + C
+    whole = prep.parser.parse(text)
+    for sizes in ([1], [2, 5, 1], [7]):
+        stream = prep.parser.stream()
+        i = k = 0
+        while i < len(text):
+            step = sizes[k % len(sizes)]
+            stream.feed(text[i:i + step])
+            i, k = i + step, k + 1
+        final = stream.finish()
+        assert _same(final, whole) and _same(apply_deltas(stream.deltas), whole), sizes
