@@ -244,7 +244,16 @@ class ChatFormat:
 
         ``tool_calls_in_reasoning``: a call that starts inside a reasoning block the model never
         closed (Qwen3.5 style) is a call; with False it stays reasoning. Tool markup quoted inside a
-        closed reasoning block is never a call."""
+        closed reasoning block is never a call.
+
+        Request options (README "Request options"): client mistakes raise
+        :class:`~pegtool.errors.RequestError` (:mod:`pegtool.request`); ``reasoning_format`` is
+        "auto" | "deepseek" | "none" | "deepseek-legacy" (:mod:`pegtool.parser.shaped`);
+        ``variant`` names the template to use (:meth:`for_request`); ``continue_final_message``:
+        ``None`` continues a final assistant message (llama-server), ``True`` requires one,
+        ``False`` closes it as a finished turn, "content" / "reasoning_content" say which field to
+        continue (:mod:`pegtool.prefill`): the parsed message is then the whole assistant message,
+        while streaming deltas carry only the new text."""
         from pegtool.grammar.chat import build_chat_grammar
         from pegtool.prefill import build_prefill, wants_continuation
         from pegtool.request import check_request
@@ -265,7 +274,8 @@ class ChatFormat:
         continuing = wants_continuation(messages, continue_final_message)
         prompt, rendered_tools, kw = self._render_prompt(messages, envelopes, kw,
                                                          add_generation_prompt and continuing is None)
-        gen = self._generation_prompt(messages, rendered_tools, prompt, kw) if add_generation_prompt else ""
+        gen = self._generation_prompt(messages, rendered_tools, prompt, kw) \
+            if add_generation_prompt and continuing is None else ""
         prefill = None
         if continuing is not None:
             prefill = build_prefill(lambda ms, g: self.render(ms, rendered_tools, add_generation_prompt=g, **kw),

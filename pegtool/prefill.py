@@ -121,7 +121,7 @@ def build_prefill(render: Callable[[list[dict[str, Any]], bool], str], messages:
         if state == "reasoning":
             msg["content"] = ""
         rendered = render([*history, msg], False)
-        return rendered, rendered.find(_CUT)
+        return rendered, rendered.rfind(_CUT)  # the last one: the message continued
 
     field = "content" if state == "content" else key
     full, at = cut((content if state == "content" else reasoning) + _CUT, field)
