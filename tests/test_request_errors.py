@@ -158,3 +158,11 @@ def test_integration_rejects_client_mistakes(qwen: pegtool.ChatFormat) -> None:
         prepare_request(qwen, {"tools": [WEATHER]})
     with pytest.raises(RequestError, match="tool_choice"):
         prepare_request(qwen, {"messages": USER, "tools": [WEATHER], "tool_choice": "any"})
+
+
+def test_cli_reports_a_single_tool_object(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "tool.json"
+    path.write_text(json.dumps(WEATHER))
+    qwen = str(ROOT / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja")
+    assert main(["grammar", qwen, "--tools", str(path)]) == EXIT_INPUT
+    assert "tools: got a single tool object" in capsys.readouterr().err
