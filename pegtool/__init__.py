@@ -8,6 +8,7 @@ from pegtool.errors import (
     GrammarError,
     ParseError,
     PegtoolError,
+    RequestError,
     SchemaError,
     TemplateError,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Parser",
     "PegtoolError",
     "Prepared",
+    "RequestError",
     "SchemaError",
     "Status",
     "Tag",

@@ -58,7 +58,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 def _prepare(args: argparse.Namespace, messages: list[dict[str, Any]] | None = None) -> Any:
     fmt = _format(args)
-    msgs = messages or [{"role": "user", "content": "Hello"}]
+    # parse / grammar take no conversation: a placeholder user turn renders the generation prompt;
+    # `request` passes the client's messages as they are (an empty list is a RequestError)
+    msgs = [{"role": "user", "content": "Hello"}] if messages is None else messages
     return fmt.prepare(
         msgs,
         _tools(args.tools),
@@ -117,8 +119,8 @@ def cmd_grammar(args: argparse.Namespace) -> int:
 
 def cmd_request(args: argparse.Namespace) -> int:
     messages = _read_json(args.messages)
-    if isinstance(messages, dict):
-        messages = messages.get("messages", messages)
+    if isinstance(messages, dict) and "messages" in messages:
+        messages = messages["messages"]
     _emit(_prepare(args, messages).to_llama_server())
     return EXIT_OK
 
@@ -126,7 +128,7 @@ def cmd_request(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from pegtool.report import doctor_table
 
-    ok, table = doctor_table(args.path, _tools(args.tools))
+    ok, table = doctor_table(args.path, _tools(args.tools), args.variant)
     sys.stdout.write(table + "\n")
     return EXIT_OK if ok else EXIT_CHECK_FAILED
 
@@ -176,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     doc = add("doctor", cmd_doctor, "round-trip table for a template file or a directory of them")
     doc.add_argument("path")
     doc.add_argument("--tools")
+    doc.add_argument("--variant", help="the named template of a tokenizer_config.json / GGUF to check")
     r = add("regen", cmd_regen, "regenerate the gallery artefacts in DIR")
     r.add_argument("dir")
     r.add_argument("--tools")

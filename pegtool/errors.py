@@ -28,6 +28,17 @@ class TemplateError(PegtoolError):
         self.detail = message  # the message without the file location (stable across machines)
 
 
+class RequestError(PegtoolError):
+    """A client's request is malformed (unknown tool_choice, a tool without a name, history
+    arguments that are not JSON, ...). The message names the offending field and the fix; a server
+    answers it with a 4xx. ``field`` is the path of that field (``tools[0].function.name``)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.detail = message
+
+
 class AnalysisError(PegtoolError):
     """A template's dialect could not be worked out."""
 

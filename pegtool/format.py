@@ -52,6 +52,7 @@ class Prepared:
     bos_token: str = ""
     reasoning_open: bool = False  # the generation prompt opens a reasoning block the model must close
     constrain_content: bool = False  # response_format: the content itself follows a JSON schema
+    prefill: Any = None  # the continued assistant message (pegtool.prefill.Prefill), if any
     _gbnf: dict[bool, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -107,6 +108,10 @@ class ChatFormat:
     def __init__(self, source: TemplateSource) -> None:
         self.source = source
         self.renderer = Renderer(source)
+        self._path: Path | None = None  # the file of a loaded format: its other named variants
+        self._pinned = False  # a variant was asked for by name: never switch
+        self._siblings: dict[str, ChatFormat] = {}
+        self._names: list[str] | None = None
 
     @classmethod
     def from_template(cls, source: str, bos_token: str = "", eos_token: str = "", name: str = "<string>") -> ChatFormat:
@@ -114,7 +119,41 @@ class ChatFormat:
 
     @classmethod
     def load(cls, path: str | Path, variant: str | None = None) -> ChatFormat:
-        return cls(load_template(path, variant=variant))
+        """The format of the template stored at ``path``. A file holding named templates yields
+        ``default``; with no ``variant`` given, :meth:`prepare` switches to ``tool_use`` for a
+        request with tools, as Hugging Face does."""
+        fmt = cls(load_template(path, variant=variant))
+        fmt._path, fmt._pinned = Path(path), variant is not None
+        return fmt
+
+    def variants(self) -> list[str]:
+        """The named templates of the file this format was loaded from (empty: a single one)."""
+        from pegtool.template.loader import variant_names
+
+        if self._names is None:
+            self._names = variant_names(self._path) if self._path is not None and self.source.variant else []
+        return self._names
+
+    def for_request(self, tools: Any = None, variant: str | None = None) -> ChatFormat:
+        """The format a request uses: the named ``variant`` when given; else ``tool_use`` when
+        tools are passed and the file has one (unless the format was loaded with a variant)."""
+        if variant is None:
+            if not tools or self._pinned or self.source.variant in (None, "tool_use"):
+                return self
+            if "tool_use" not in self.variants():
+                return self
+            variant = "tool_use"
+        if variant == (self.source.variant or "default"):
+            return self
+        if variant not in self._siblings:
+            from pegtool.errors import RequestError
+
+            names = self.variants()
+            if variant not in names:
+                held = f"available: {', '.join(names)}" if names else "this format holds a single template"
+                raise RequestError(f"unknown template variant {variant!r}; {held}", "variant")
+            self._siblings[variant] = ChatFormat.load(self._path or "", variant=variant)
+        return self._siblings[variant]
 
     @cached_property
     def analysis(self) -> Any:
@@ -162,6 +201,37 @@ class ChatFormat:
             return ""
         return prompt[len(bare) :] if prompt.startswith(bare) else ""
 
+    def _parser(self, grammar_for: Any, reasoning_format: str, opened_by: str, reasoning_field: str,
+                prefill: Any = None, ids: dict[str, Any] | None = None) -> tuple[Grammar, ChatParser]:
+        """The grammar and parser for the request's reasoning format and prefill. ``grammar_for(
+        extract)`` builds the chat grammar extracting reasoning ("auto") or not ("none");
+        ``opened_by``: the generation prompt when it opened a reasoning block. A plain
+        :class:`ChatParser` for the extracting formats without prefill, else a
+        :class:`ShapedParser` (see :mod:`pegtool.parser.shaped`)."""
+        from pegtool.parser.shaped import ShapedParser
+
+        ids = ids or {}
+        inline_form = reasoning_format in ("none", "deepseek-legacy")
+        if prefill is not None and prefill.state == "content":
+            # the continuation starts inside content: no reasoning block can follow
+            grammar = grammar_for("none")
+            return grammar, ShapedParser(grammar, reasoning_field=reasoning_field, **ids,
+                                         keep_reasoning=reasoning_format != "none",
+                                         content_prefix=prefill.raw if inline_form else prefill.content,
+                                         reasoning_prefix=prefill.reasoning)
+        grammar = grammar_for("none" if reasoning_format == "none" else "auto")
+        if not inline_form and prefill is None:
+            return grammar, ChatParser(grammar, reasoning_field=reasoning_field, **ids)
+        start = self.analysis.reasoning.start.strip()
+        opener = opened_by[opened_by.rfind(start):] if start and opened_by and prefill is None else ""
+        content_prefix = prefill.raw if prefill is not None and inline_form else ""
+        reasoning_prefix = prefill.reasoning if prefill is not None else ""
+        inline = ChatParser(grammar_for("none"), reasoning_field=reasoning_field, **ids) \
+            if reasoning_format == "deepseek-legacy" else None
+        return grammar, ShapedParser(grammar, reasoning_field=reasoning_field, **ids, inline=inline,
+                                     keep_reasoning=reasoning_format != "none", opener=opener,
+                                     content_prefix=content_prefix, reasoning_prefix=reasoning_prefix)
+
     def prepare(
         self,
         messages: list[dict[str, Any]],
@@ -177,6 +247,8 @@ class ChatFormat:
         tool_calls_in_reasoning: bool = True,
         call_id_seed: int | None = None,
         call_id_factory: Callable[[int, str], str] | None = None,
+        variant: str | None = None,
+        continue_final_message: bool | str | None = None,
         **template_kwargs: Any,
     ) -> Prepared:
         """Render the prompt and build the one chat grammar for this request.
@@ -185,11 +257,28 @@ class ChatFormat:
         closed (Qwen3.5 style) is a call; with False it stays reasoning. Tool markup quoted inside a
         closed reasoning block is never a call.
 
-        Calls the model wrote no id for get random ids, unique per response (``call_`` + 24
-        alphanumerics, or 9 alphanumerics where the template insists on them);
-        ``call_id_seed`` / ``call_id_factory(index, name)`` make them reproducible."""
+        Request options (README "Request options"): client mistakes raise
+        :class:`~pegtool.errors.RequestError` (:mod:`pegtool.request`); ``reasoning_format`` is
+        "auto" | "deepseek" | "none" | "deepseek-legacy" (:mod:`pegtool.parser.shaped`);
+        ``variant`` names the template to use (:meth:`for_request`); ``continue_final_message``:
+        ``None`` continues a final assistant message (llama-server), ``True`` requires one,
+        ``False`` closes it as a finished turn, "content" / "reasoning_content" say which field to
+        continue (:mod:`pegtool.prefill`): the parsed message is then the whole assistant message,
+        while streaming deltas carry only the new text."""
         from pegtool.grammar.chat import build_chat_grammar
+        from pegtool.prefill import build_prefill, wants_continuation
+        from pegtool.request import check_request
 
+        messages, tools, tool_choice, reasoning_format = check_request(messages, tools, tool_choice, reasoning_format)
+        target = self.for_request(tools, variant)
+        if target is not self:
+            return target.prepare(
+                messages, tools, tool_choice=tool_choice, parallel_tool_calls=parallel_tool_calls,
+                enable_thinking=enable_thinking, reasoning_format=reasoning_format,
+                add_generation_prompt=add_generation_prompt, response_format=response_format,
+                reasoning_field=reasoning_field, tool_calls_in_reasoning=tool_calls_in_reasoning,
+                continue_final_message=continue_final_message, call_id_seed=call_id_seed,
+                call_id_factory=call_id_factory, **template_kwargs)
         envelopes = normalize_tools(tools) if tools else []
         if envelopes:
             check_tool_choice(tool_choice, (t["function"]["name"] for t in envelopes))
@@ -199,26 +288,45 @@ class ChatFormat:
         kw = dict(template_kwargs)
         if enable_thinking is not None:
             kw["enable_thinking"] = enable_thinking
+        continuing = wants_continuation(messages, continue_final_message)
         with operation("prepare", LIMITS.prepare_timeout_s,
                        "PEGTOOL_PREPARE_TIMEOUT or pegtool.template.sandbox.LIMITS.prepare_timeout_s"):
-            prompt, rendered_tools, kw = self._render_prompt(messages, envelopes, kw, add_generation_prompt)
-            gen = self._generation_prompt(messages, rendered_tools, prompt, kw) if add_generation_prompt else ""
-        grammar = build_chat_grammar(
-            self.analysis,
-            envelopes,
-            tool_choice=tool_choice if envelopes else "none",
-            parallel_tool_calls=parallel_tool_calls,
-            reasoning_format=reasoning_format,
-            enable_thinking=enable_thinking,
-            response_format=response_format,
-            generation_prompt=gen,
-            tool_calls_in_reasoning=tool_calls_in_reasoning,
-        )
+            prompt, rendered_tools, kw = self._render_prompt(messages, envelopes, kw,
+                                                             add_generation_prompt and continuing is None)
+            gen = self._generation_prompt(messages, rendered_tools, prompt, kw) \
+                if add_generation_prompt and continuing is None else ""
+            prefill = None
+            if continuing is not None:
+                prefill = build_prefill(
+                    lambda ms, g: self.render(ms, rendered_tools, add_generation_prompt=g, **kw),
+                    messages, self.analysis.reasoning.start,
+                    lambda text: _opens_reasoning(text, self.analysis), continuing,
+                    self.analysis.reasoning.end)
+                prompt, gen = prefill.prompt, prefill.head
+
+        def grammar_for(extract: str) -> Grammar:
+            return build_chat_grammar(
+                self.analysis,
+                envelopes,
+                tool_choice=tool_choice if envelopes else "none",
+                parallel_tool_calls=parallel_tool_calls,
+                reasoning_format=extract,
+                enable_thinking=enable_thinking,
+                response_format=response_format,
+                generation_prompt=gen,
+                tool_calls_in_reasoning=tool_calls_in_reasoning,
+                in_reasoning=prefill is not None and prefill.state == "reasoning",
+            )
+
         preserved = list(getattr(self.analysis, "preserved_tokens", ()) or ())
-        parser = ChatParser(grammar, reasoning_field=reasoning_field, id_style=self.analysis.canary.id_style,
-                            id_seed=call_id_seed, id_factory=call_id_factory)
         choice = tool_choice if envelopes else "none"
-        opened = _opens_reasoning(gen, self.analysis)
+        opened = _opens_reasoning(gen, self.analysis) or (prefill is not None and prefill.state == "reasoning")
+        ids = {"id_style": self.analysis.canary.id_style, "id_seed": call_id_seed, "id_factory": call_id_factory}
+        grammar, parser = self._parser(grammar_for, reasoning_format, gen if opened else "", reasoning_field, prefill,
+                                       ids)
+        if prefill is not None:
+            gen = prefill.tail  # llama-server's generation_prompt: the turn so far
         return Prepared(
-            prompt, gen, grammar, parser, choice, preserved, self.source.bos_token, opened, response_format is not None
+            prompt, gen, grammar, parser, choice, preserved, self.source.bos_token, opened, response_format is not None,
+            prefill=prefill,
         )

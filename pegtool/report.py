@@ -70,11 +70,12 @@ def entries_text(rows: list[Any]) -> str:
     return "; ".join(f"{name} ({source}: {detail})" for name, source, detail in rows)
 
 
-def doctor_table(path: str | Path, tools: list[dict[str, Any]] | None = None) -> tuple[bool, str]:
+def doctor_table(path: str | Path, tools: list[dict[str, Any]] | None = None,
+                 variant: str | None = None) -> tuple[bool, str]:
     """(all passed, the round-trip table as text) for a template file or directory."""
     from pegtool.analysis.roundtrip import roundtrip_table
 
-    rows = roundtrip_table(list(template_paths(path)), tools)
+    rows = roundtrip_table(list(template_paths(path)), tools, variant)
     width = max([len(r["template"]) for r in rows] + [8])
     out = [f"{'template':<{width}}  {'dialect':<18} pass fail skip  first failure"]
     for r in rows:

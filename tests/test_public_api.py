@@ -7,7 +7,7 @@ import pegtool
 
 EXPECTED = [
     "AnalysisError", "ChatFormat", "ChatMessage", "Diagnostic", "Grammar", "GrammarError",
-    "ParseError", "Parser", "PegtoolError", "Prepared", "SchemaError", "Status", "Tag",
+    "ParseError", "Parser", "PegtoolError", "Prepared", "RequestError", "SchemaError", "Status", "Tag",
     "TemplateError", "ToolCall", "__version__", "json_schema_to_gbnf", "to_gbnf",
 ]
 

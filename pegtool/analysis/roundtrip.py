@@ -264,12 +264,14 @@ def roundtrip_source(source: TemplateSource, tools: list[dict[str, Any]] | None 
     return report
 
 
-def roundtrip_table(paths: list[str | Path], tools: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """One row per template: dialect, counts of passed/failed/skipped scenarios, failure reasons."""
+def roundtrip_table(paths: list[str | Path], tools: list[dict[str, Any]] | None = None,
+                    variant: str | None = None) -> list[dict[str, Any]]:
+    """One row per template: dialect, counts of passed/failed/skipped scenarios, failure reasons
+    (``variant``: the named template of each file to check)."""
     rows = []
     for p in paths:
         try:
-            rows.append(roundtrip_source(load_template(p), tools).row())
+            rows.append(roundtrip_source(load_template(p, variant=variant), tools).row())
         except PegtoolError as exc:
             rows.append({"template": Path(p).name, "dialect": "error", "pass": 0, "fail": 1, "skip": 0,
                          "failures": {"load": str(exc)[:200]}})

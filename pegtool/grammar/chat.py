@@ -73,18 +73,21 @@ class _Opts:
     generation_prompt: str
     response_format: Any
     tool_calls_in_reasoning: bool
+    in_reasoning: bool = False  # the prompt ends inside a reasoning block (an assistant prefill)
 
 
 def build_chat_grammar(analysis: Analysis, tools: Sequence[dict[str, Any]] | None = None, *,
                        tool_choice: Any = "auto", parallel_tool_calls: bool = True,
                        reasoning_format: str = "auto", enable_thinking: bool | None = None,
                        response_format: Any = None, generation_prompt: str = "",
-                       tool_calls_in_reasoning: bool = True) -> Grammar:
+                       tool_calls_in_reasoning: bool = True, in_reasoning: bool = False) -> Grammar:
     """The chat grammar for one request. ``generation_prompt`` is the tail of the prompt the
-    template added for the assistant turn (it decides whether reasoning starts open)."""
+    template added for the assistant turn (it decides whether reasoning starts open);
+    ``in_reasoning``: the prompt ends inside a reasoning block whatever its text shows (an
+    assistant prefill continuing reasoning of a dialect without a start marker)."""
     del enable_thinking  # its effect is already in ``generation_prompt``
     opts = _Opts(tool_choice, parallel_tool_calls, reasoning_format != "none", generation_prompt,
-                 response_format, tool_calls_in_reasoning)
+                 response_format, tool_calls_in_reasoning, in_reasoning)
     b = GrammarBuilder()
     offered = _offered(tools or [], tool_choice)
     whole = dialects.output_root(b, analysis, offered, dialects.OutputOptions(
@@ -246,7 +249,7 @@ def _reasoning(a: Analysis, o: _Opts, trig: str, read_stops: Sequence[str] = ())
         body = closed | capture(Tag.REASONING, star(any_char()))
     else:
         body = closed
-    if start and gp.endswith(start):
+    if (start and gp.endswith(start)) or o.in_reasoning:
         if o.tool_choice in ("auto", "none") and o.tool_calls_in_reasoning:
             # forced open by the prompt and never closed (e.g. cut off while thinking): reasoning
             body = body | capture(Tag.REASONING, star(any_char()))
@@ -284,7 +287,8 @@ def _content(a: Analysis, o: _Opts, stops: list[str], read_stops: Sequence[str] 
         return (space() + mk(c.start) + plain) | plain
     inner = capture(Tag.CONTENT, _text_until([*stops, first_literal(c.end)], read_stops))
     closed = inner + mk(c.end) + space()
-    if not c.start:
+    if not c.start or o.generation_prompt.rstrip().endswith(c.start.strip()):
+        # (the second case, issue 12: an assistant prefill cut the prompt inside the content block)
         return closed | plain
     # an opened block the model did not close (cut off, or it went on to the calls) is still content
     unclosed = variants.repair("content block not closed") + plain

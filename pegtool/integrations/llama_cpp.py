@@ -58,15 +58,17 @@ def prepare_request(fmt: ChatFormat, request: dict[str, Any]) -> Prepared:
     if choice is None:
         choice = "auto" if tools else "none"
     extra = dict(request.get("chat_template_kwargs") or {})
+    messages: Any = request.get("messages")  # checked by prepare (RequestError: missing, empty, malformed)
     if "enable_thinking" in request:
         extra["enable_thinking"] = request["enable_thinking"]
     return fmt.prepare(
-        list(request["messages"]),
+        messages,
         tools,
         tool_choice=choice,
         parallel_tool_calls=bool(request.get("parallel_tool_calls", True)),
         response_format=request.get("response_format"),
-        reasoning_format=request.get("reasoning_format", "auto"),
+        reasoning_format=request.get("reasoning_format") or "auto",
+        continue_final_message=request.get("continue_final_message"),
         **extra,
     )
 

@@ -151,6 +151,29 @@ def pick_variant(template: Any, variant: str | None, where: str) -> tuple[str, s
     return named[want], want
 
 
+def variant_names(path: str | Path) -> list[str]:
+    """The names of the templates a file holds (``default``, ``tool_use``, ...); empty for a file
+    holding a single template."""
+    p = Path(path)
+    if _read_bytes(p, 4) == GGUF_MAGIC:
+        from pegtool.template.gguf_source import _templates, read_metadata
+
+        template: Any = _templates(read_metadata(p))
+    elif p.suffix.lower() == ".json" or (p.suffix.lower() not in _TEXT_SUFFIXES and _looks_like_json(p)):
+        try:
+            data = json.loads(_read_text(p))
+        except json.JSONDecodeError:
+            return []
+        template = data.get("chat_template") if isinstance(data, dict) else None
+    else:
+        return []
+    if isinstance(template, Mapping):
+        return [str(k) for k in template]
+    if isinstance(template, list) and len(template) > 1:
+        return [t["name"] for t in template if _is_named(t)]
+    return []
+
+
 def _is_named(item: Any) -> bool:
     return isinstance(item, Mapping) and isinstance(item.get("name"), str) and isinstance(
         item.get("template"), str)
