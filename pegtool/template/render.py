@@ -31,6 +31,25 @@ from pegtool.template.sandbox import (
 )
 from pegtool.template.source import TemplateSource
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def data_copy(obj: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars), several times faster than
+    ``copy.deepcopy`` on tool schemas; anything else is deep-copied as usual.
+
+    >>> a = {"x": [1, {"y": "z"}]}; b = data_copy(a); b["x"][1]["y"] = 0; a
+    {'x': [1, {'y': 'z'}]}
+    """
+    kind = type(obj)
+    if kind is dict:
+        return {k: data_copy(v) for k, v in obj.items()}
+    if kind is list:
+        return [data_copy(v) for v in obj]
+    if kind in _SCALARS:
+        return obj
+    return copy.deepcopy(obj)
+
 
 def normalize_tools(tools: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
     """OpenAI envelopes ``{"type": "function", "function": {...}}`` for envelopes or bare tools.
@@ -43,9 +62,9 @@ def normalize_tools(tools: Iterable[Mapping[str, Any]] | None) -> list[dict[str,
         if not isinstance(tool, Mapping):
             raise TemplateError(f"tool {i} is not an object: {tool!r}")
         if isinstance(tool.get("function"), Mapping):
-            out.append({**copy.deepcopy(dict(tool)), "type": tool.get("type", "function")})
+            out.append({**data_copy(dict(tool)), "type": tool.get("type", "function")})
         elif "name" in tool:
-            out.append({"type": "function", "function": copy.deepcopy(dict(tool))})
+            out.append({"type": "function", "function": data_copy(dict(tool))})
         else:
             raise TemplateError(f"tool {i} has neither a 'function' object nor a 'name'")
     return out
@@ -80,8 +99,8 @@ class Renderer:
                add_generation_prompt: bool = False, **kwargs: Any) -> str:
         """The template's text for ``messages``; raises :class:`TemplateError` on any failure."""
         context: dict[str, Any] = {
-            "messages": copy.deepcopy(messages),
-            "tools": copy.deepcopy(tools) if tools is not None else None,
+            "messages": data_copy(messages),
+            "tools": data_copy(tools) if tools is not None else None,
             "documents": None,
             "add_generation_prompt": add_generation_prompt,
             "bos_token": self.source.bos_token,
