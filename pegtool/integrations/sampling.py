@@ -169,13 +169,22 @@ class ConstrainedSampler:
     """A sampling chain plus a grammar checked after sampling, as llama.cpp's common sampler does.
 
     The chain samples from the raw logits; only when the grammar rejects that token are the
-    logits masked by the grammar over the whole vocabulary and sampled again. Masking a large
-    vocabulary (Gemma 3: 262k tokens) every step is what makes grammar-first chains slow.
-    :meth:`sample` accepts the chosen token into the chain and the grammar.
+    logits masked by the grammar and sampled again. Masking a large vocabulary (Gemma 3: 262k
+    tokens) every step is what makes grammar-first chains slow, and one such pass costs as much
+    as several decoding steps of a small model. So a greedy chain (``greedy_bound``: how much the
+    chain may raise a logit, i.e. the largest positive logit bias) resamples from the
+    :attr:`SHORTLIST` highest logits first: the grammar and the chain see only those, and the
+    token they pick is kept when its final logit is at least the best logit left out (plus the
+    bound) — then it is exactly the token a whole-vocabulary pass would pick (penalties only
+    lower logits). Otherwise, and for non-greedy chains, the whole vocabulary is masked.
+    :meth:`sample` accepts the chosen token into the chain and the grammar; :attr:`resamples`
+    counts rejected samples, :attr:`full_passes` the whole-vocabulary passes.
     """
 
+    SHORTLIST = 256
+
     def __init__(self, llama: Any, chain: Any, grammar: Any | None,
-                 guard: TriggerGuard | None = None) -> None:
+                 guard: TriggerGuard | None = None, greedy_bound: float | None = None) -> None:
         import llama_cpp
         import numpy as np
 
@@ -188,6 +197,12 @@ class ConstrainedSampler:
         self._one = (llama_cpp.llama_token_data * 1)()
         self._one_arr = llama_cpp.llama_token_data_array(self._one, 1, -1, False)
         self.resamples = 0
+        self.full_passes = 0
+        self.greedy_bound = greedy_bound
+        k = min(self.SHORTLIST, n)
+        self._short = (llama_cpp.llama_token_data * k)()
+        self._short_view = np.ctypeslib.as_array(self._short)
+        self._short_arr = llama_cpp.llama_token_data_array(self._short, k, -1, False)
 
     def _fill(self, ctx: Any, idx: int) -> None:
         import numpy as np
@@ -211,6 +226,30 @@ class ConstrainedSampler:
             raise GrammarError("the grammar allows no token here (dead end)")
         return int(chosen.id)
 
+    def _resample(self, ctx: Any, idx: int) -> int:
+        """The token a grammar-masked pass would pick, from a shortlist when that is provably the same."""
+        import numpy as np
+
+        k = len(self._short_view)
+        if self.greedy_bound is not None and k < len(self._ids):
+            logits = np.ctypeslib.as_array(self._ll.llama_get_logits_ith(ctx, idx), shape=(len(self._ids),))
+            part = np.argpartition(logits, -(k + 1))[-(k + 1):]
+            low = int(np.argmin(logits[part]))
+            rest_best = float(logits[part[low]])  # the best logit outside the shortlist
+            top = np.delete(part, low)
+            self._short_view["id"] = top.astype(np.int32)
+            self._short_view["logit"] = logits[top]
+            self._short_view["p"] = 0.0
+            arr = self._short_arr
+            arr.size, arr.selected, arr.sorted = k, -1, False
+            self._ll.llama_sampler_apply(self.grammar, ctypes.byref(arr))
+            self._ll.llama_sampler_apply(self.chain.sampler, ctypes.byref(arr))
+            chosen = arr.data[arr.selected] if 0 <= arr.selected < arr.size else None
+            if chosen is not None and chosen.logit != -math.inf and chosen.logit >= rest_best + self.greedy_bound:
+                return int(chosen.id)
+        self.full_passes += 1
+        return self._pick(ctx, idx, masked=True)
+
     def _allowed(self, token: int) -> bool:
         self._one[0].id, self._one[0].logit, self._one[0].p = token, 1.0, 0.0  # type: ignore[assignment]
         self._one_arr.size, self._one_arr.selected, self._one_arr.sorted = 1, -1, False
@@ -223,7 +262,7 @@ class ConstrainedSampler:
         if self.grammar is not None:
             if not self._allowed(token):
                 self.resamples += 1
-                token = self._pick(ctx_ptr, idx, masked=True)
+                token = self._resample(ctx_ptr, idx)
             banned: set[int] = set()
             while self.guard is not None and not self.guard.safe(token):
                 banned.add(token)  # this token would start the grammar mid-token and abort llama.cpp
@@ -368,4 +407,6 @@ def build_sampler(
     if grammar_first or grammar is None:
         return chain
     guard = TriggerGuard(llama, gbnf, trigger_patterns) if lazy and gbnf and trigger_patterns else None
-    return ConstrainedSampler(llama, chain, grammar, guard)
+    lowers_only = repeat_penalty >= 1.0 and frequency_penalty >= 0 and presence_penalty >= 0
+    bound = max([0.0, *(logit_bias or {}).values()]) if temperature <= 0 and lowers_only else None
+    return ConstrainedSampler(llama, chain, grammar, guard, greedy_bound=bound)
