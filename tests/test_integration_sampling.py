@@ -142,6 +142,7 @@ def test_shortlist_resample_picks_what_a_whole_vocabulary_pass_picks(gbnf: str, 
     llama.eval(toks)
     ctx = llama._ctx.ctx
     for _ in range(4):
+        sampler._pick(ctx, -1, masked=False)  # the unmasked pick that a rejection follows
         fast = sampler._resample(ctx, -1)
         assert fast == sampler._pick(ctx, -1, masked=True)
         llama_cpp.llama_sampler_accept(sampler.grammar, fast)

@@ -171,12 +171,10 @@ class ConstrainedSampler:
     The chain samples from the raw logits; only when the grammar rejects that token are the
     logits masked by the grammar and sampled again. Masking a large vocabulary (Gemma 3: 262k
     tokens) every step is what makes grammar-first chains slow, and one such pass costs as much
-    as several decoding steps of a small model. So a greedy chain (``greedy_bound``: how much the
-    chain may raise a logit, i.e. the largest positive logit bias) resamples from the
-    :attr:`SHORTLIST` highest logits first: the grammar and the chain see only those, and the
-    token they pick is kept when its final logit is at least the best logit left out (plus the
-    bound) — then it is exactly the token a whole-vocabulary pass would pick (penalties only
-    lower logits). Otherwise, and for non-greedy chains, the whole vocabulary is masked.
+    as several decoding steps of a small model. So a greedy chain resamples from the
+    :attr:`SHORTLIST` highest final logits first (see :meth:`_resample`): exactly the token a
+    whole-vocabulary pass would pick, or that pass when it cannot be sure. Non-greedy chains
+    always mask the whole vocabulary.
     :meth:`sample` accepts the chosen token into the chain and the grammar; :attr:`resamples`
     counts rejected samples, :attr:`full_passes` the whole-vocabulary passes.
     """
@@ -184,7 +182,7 @@ class ConstrainedSampler:
     SHORTLIST = 256
 
     def __init__(self, llama: Any, chain: Any, grammar: Any | None,
-                 guard: TriggerGuard | None = None, greedy_bound: float | None = None) -> None:
+                 guard: TriggerGuard | None = None, greedy: bool = False) -> None:
         import llama_cpp
         import numpy as np
 
@@ -198,7 +196,8 @@ class ConstrainedSampler:
         self._one_arr = llama_cpp.llama_token_data_array(self._one, 1, -1, False)
         self.resamples = 0
         self.full_passes = 0
-        self.greedy_bound = greedy_bound
+        self.greedy = greedy
+        self._ids_in_place = False
         k = min(self.SHORTLIST, n)
         self._short = (llama_cpp.llama_token_data * k)()
         self._short_view = np.ctypeslib.as_array(self._short)
@@ -208,9 +207,11 @@ class ConstrainedSampler:
         import numpy as np
 
         ptr = self._ll.llama_get_logits_ith(ctx, idx)
-        self._view["id"] = self._ids
+        if not self.greedy or not self._ids_in_place:  # other chains sort / rewrite the array
+            self._view["id"] = self._ids
+            self._view["p"] = 0.0
+            self._ids_in_place = self.greedy
         self._view["logit"] = np.ctypeslib.as_array(ptr, shape=(len(self._ids),))
-        self._view["p"] = 0.0
         self._cur.size, self._cur.selected, self._cur.sorted = len(self._ids), -1, False
 
     def _pick(self, ctx: Any, idx: int, masked: bool, banned: set[int] | None = None) -> int:
@@ -227,26 +228,29 @@ class ConstrainedSampler:
         return int(chosen.id)
 
     def _resample(self, ctx: Any, idx: int) -> int:
-        """The token a grammar-masked pass would pick, from a shortlist when that is provably the same."""
+        """The token a grammar-masked pass would pick, from a shortlist when that is provably the same.
+
+        Right after an unmasked greedy pick, the candidate array holds the chain's final logits
+        in token order (bias and penalties applied; a greedy chain neither sorts nor drops).
+        The grammar then only checks the :attr:`SHORTLIST` best of them; the best allowed one is
+        the greedy pick over the masked vocabulary when its logit is above every logit left out."""
         import numpy as np
 
         k = len(self._short_view)
-        if self.greedy_bound is not None and k < len(self._ids):
-            logits = np.ctypeslib.as_array(self._ll.llama_get_logits_ith(ctx, idx), shape=(len(self._ids),))
-            part = np.argpartition(logits, -(k + 1))[-(k + 1):]
-            low = int(np.argmin(logits[part]))
-            rest_best = float(logits[part[low]])  # the best logit outside the shortlist
-            top = np.delete(part, low)
-            self._short_view["id"] = top.astype(np.int32)
-            self._short_view["logit"] = logits[top]
-            self._short_view["p"] = 0.0
+        n = len(self._ids)
+        if self.greedy and k < n and self._cur.size == n and not self._cur.sorted:
+            final = self._view["logit"]
+            top = np.sort(np.argpartition(final, -k)[-k:])  # ascending ids: ties resolve as greedy does
+            self._short_view["id"] = top
+            self._short_view["logit"] = final[top]
+            floor = float(self._short_view["logit"].min())  # no logit left out is above it
             arr = self._short_arr
             arr.size, arr.selected, arr.sorted = k, -1, False
             self._ll.llama_sampler_apply(self.grammar, ctypes.byref(arr))
-            self._ll.llama_sampler_apply(self.chain.sampler, ctypes.byref(arr))
-            chosen = arr.data[arr.selected] if 0 <= arr.selected < arr.size else None
-            if chosen is not None and chosen.logit != -math.inf and chosen.logit >= rest_best + self.greedy_bound:
-                return int(chosen.id)
+            vals = self._short_view["logit"]
+            best = int(np.argmax(vals))
+            if vals[best] != -math.inf and vals[best] > floor:
+                return int(self._short_view["id"][best])
         self.full_passes += 1
         return self._pick(ctx, idx, masked=True)
 
@@ -407,6 +411,4 @@ def build_sampler(
     if grammar_first or grammar is None:
         return chain
     guard = TriggerGuard(llama, gbnf, trigger_patterns) if lazy and gbnf and trigger_patterns else None
-    lowers_only = repeat_penalty >= 1.0 and frequency_penalty >= 0 and presence_penalty >= 0
-    bound = max([0.0, *(logit_bias or {}).values()]) if temperature <= 0 and lowers_only else None
-    return ConstrainedSampler(llama, chain, grammar, guard, greedy_bound=bound)
+    return ConstrainedSampler(llama, chain, grammar, guard, greedy=temperature <= 0)
