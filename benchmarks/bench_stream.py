@@ -23,20 +23,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _paths import bench_dir  # noqa: E402
 
 from pegtool.format import ChatFormat  # noqa: E402
 from pegtool.messages import ChatMessage, apply_deltas  # noqa: E402
 
-
-def _bench_dir() -> Path:
-    """``../shared/bench`` from the project root (a worktree one level deeper also finds it)."""
-    for up in (ROOT.parent, ROOT.parent.parent):
-        if (up / "shared" / "bench").is_dir():
-            return up / "shared" / "bench"
-    return ROOT.parent / "shared" / "bench"
-
-
-BENCH = _bench_dir()
+#: ``../shared/bench`` from the project root (see _paths.py; override with --bench).
+BENCH = bench_dir()
 STEMS = ["Qwen3.5-4B", "GLM-4.7-Flash", "deepseek-ai-DeepSeek-V3.1", "Qwen-QwQ-32B", "Kimi-K2-Thinking", "MiniMax-M2"]
 #: llama.cpp C++ parser (bench README): (one full parse ms, re-parse every 4-byte prefix ms).
 LLAMA_MS = {

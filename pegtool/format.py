@@ -7,7 +7,9 @@ parser (partial-input, streaming) and GBNF (lazy triggers, preserved tokens) for
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -54,6 +56,7 @@ class Prepared:
     constrain_content: bool = False  # response_format: the content itself follows a JSON schema
     prefill: Any = None  # the continued assistant message (pegtool.prefill.Prefill), if any
     _gbnf: dict[bool, str] = field(default_factory=dict, repr=False)
+    _built: _Built | None = field(default=None, repr=False, compare=False)  # shared build (see _BuildCache)
 
     @property
     def grammar_lazy(self) -> bool:
@@ -71,18 +74,18 @@ class Prepared:
 
     @cached_property
     def grammar_triggers(self) -> list[dict[str, Any]]:
-        from pegtool.gbnf.triggers import triggers_for
-
-        return [t.to_json() for t in triggers_for(self.grammar_ir)]
+        if self._built is not None:
+            return [dict(t) for t in self._built.triggers()]
+        return _triggers(self.grammar_ir)
 
     @cached_property
     def grammar(self) -> str | None:
         """The GBNF to hand to llama.cpp (lazy form when :attr:`grammar_lazy`); None when unconstrained."""
-        from pegtool.gbnf.emit import to_gbnf
-
         if not self.constrain_content and self.tool_choice in ("none", "auto") and not _has_trigger(self.grammar_ir):
             return None
-        return to_gbnf(self.grammar_ir, lazy=self.grammar_lazy)
+        if self._built is not None:
+            return self._built.gbnf(self.grammar_lazy)
+        return _gbnf(self.grammar_ir, self.grammar_lazy)
 
     def to_llama_server(self, *, thinking_forced_open: bool = False) -> dict[str, Any]:
         """The fields of a llama-server ``/completion`` body."""
@@ -102,6 +105,102 @@ class Prepared:
         return body
 
 
+# --- build cache ---------------------------------------------------------------------------------
+# A server sends the same tools and options again and again: the chat grammar, its parser, its
+# GBNF and triggers depend only on (analysis, tools, options, generation prompt), so they are
+# built once per ChatFormat and shared by every Prepared of the same request shape. The prompt
+# itself is rendered for every request (it depends on the messages).
+
+
+def _triggers(grammar: Grammar) -> list[dict[str, Any]]:
+    from pegtool.gbnf.triggers import triggers_for
+
+    return [t.to_json() for t in triggers_for(grammar)]
+
+
+def _gbnf(grammar: Grammar, lazy: bool) -> str:
+    from pegtool.gbnf.emit import to_gbnf
+
+    return to_gbnf(grammar, lazy=lazy)
+
+
+class _Built:
+    """One build: the chat grammar, its parser, and (on first use) its GBNF forms and triggers."""
+
+    def __init__(self, grammar: Grammar, parser: ChatParser) -> None:
+        self.grammar, self.parser = grammar, parser
+        self._gbnf: dict[bool, str] = {}
+        self._triggers: list[dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+
+    def gbnf(self, lazy: bool) -> str:
+        with self._lock:
+            if lazy not in self._gbnf:
+                self._gbnf[lazy] = _gbnf(self.grammar, lazy)
+            return self._gbnf[lazy]
+
+    def triggers(self) -> list[dict[str, Any]]:
+        with self._lock:
+            if self._triggers is None:
+                self._triggers = _triggers(self.grammar)
+            return self._triggers
+
+
+class _BuildCache:
+    """A small LRU of :class:`_Built`, keyed on a canonical JSON of the tools and options (keys
+    keep their order: the order of a schema's properties is part of the grammar)."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._items: OrderedDict[str, _Built] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+        self._analysis: Any = None
+
+    def bind(self, analysis: Any) -> None:
+        """Entries hold for one analysis object: another one (replaced by the caller) clears them."""
+        if analysis is not self._analysis:
+            self.clear()
+            self._analysis = analysis
+
+    @staticmethod
+    def key(tools: list[dict[str, Any]], options: dict[str, Any]) -> str | None:
+        try:
+            return json.dumps([tools, options], ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError):  # not JSON data (an object, NaN): build without caching
+            return None
+
+    def get(self, key: str | None) -> _Built | None:
+        if key is None:
+            return None
+        with self._lock:
+            built = self._items.get(key)
+            if built is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._items.move_to_end(key)
+            return built
+
+    def put(self, key: str | None, built: _Built) -> _Built:
+        if key is None:
+            return built
+        with self._lock:
+            built = self._items.setdefault(key, built)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return built
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.hits = self.misses = 0
+
+
+# --- end of build cache --------------------------------------------------------------------------
+
+
 class ChatFormat:
     """A model's chat dialect, worked out from its chat template."""
 
@@ -112,6 +211,7 @@ class ChatFormat:
         self._pinned = False  # a variant was asked for by name: never switch
         self._siblings: dict[str, ChatFormat] = {}
         self._names: list[str] | None = None
+        self.build_cache = _BuildCache()  # grammar + parser per (tools, options); see _BuildCache
 
     @classmethod
     def from_template(cls, source: str, bos_token: str = "", eos_token: str = "", name: str = "<string>") -> ChatFormat:
@@ -164,17 +264,24 @@ class ChatFormat:
     def render(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, **kw: Any) -> str:
         return self.renderer.render(messages, tools=tools, **kw)
 
-    def _tool_variants(self, envelopes: list[dict[str, Any]]) -> list[tuple[Any, dict[str, Any]]]:
+    def _tool_variants(self, envelopes: list[dict[str, Any]]) -> Iterator[tuple[Any, dict[str, Any]]]:
         """(tools, extra variables) to try, the form the analysis found first: the envelope or the
         bare form, and a ``functions`` variable for templates that read that instead."""
         if not envelopes:
-            return [(None, {})]
+            yield None, {}
+            return
         bare = [t["function"] for t in envelopes]
-        functions = {"functions": json.dumps(bare, indent=2, ensure_ascii=False)}
         canary = self.analysis.canary
-        first = (bare if canary.tools_form == "bare" else envelopes, functions if canary.functions_var else {})
-        others = [(envelopes, {}), (envelopes, functions), (bare, {}), (bare, functions)]
-        return [first] + [v for v in others if v != first]
+        form = bare if canary.tools_form == "bare" else envelopes
+        if not canary.functions_var:  # the ``functions`` JSON text is only built if this fails
+            yield form, {}
+        functions = {"functions": json.dumps(bare, indent=2, ensure_ascii=False)}
+        first = (form, functions if canary.functions_var else {})
+        if canary.functions_var:
+            yield first
+        for v in [(envelopes, {}), (envelopes, functions), (bare, {}), (bare, functions)]:
+            if v != first:
+                yield v
 
     def _render_prompt(
         self, messages: list[dict[str, Any]], envelopes: list[dict[str, Any]], kw: dict[str, Any], gen: bool
@@ -322,11 +429,29 @@ class ChatFormat:
         choice = tool_choice if envelopes else "none"
         opened = _opens_reasoning(gen, self.analysis) or (prefill is not None and prefill.state == "reasoning")
         ids = {"id_style": self.analysis.canary.id_style, "id_seed": call_id_seed, "id_factory": call_id_factory}
-        grammar, parser = self._parser(grammar_for, reasoning_format, gen if opened else "", reasoning_field, prefill,
-                                       ids)
+        # the build cache: a server sending the same tools and options again pays the build once
+        # (not for a prefill, whose parser carries the prefill's text, nor for a caller's id factory)
+        cacheable = prefill is None and call_id_factory is None
+        options = {
+            "tool_choice": choice, "parallel_tool_calls": parallel_tool_calls,
+            "reasoning_format": reasoning_format, "enable_thinking": enable_thinking,
+            "response_format": response_format, "generation_prompt": gen,
+            "tool_calls_in_reasoning": tool_calls_in_reasoning, "reasoning_field": reasoning_field,
+            "call_id_seed": call_id_seed,
+        }
+        key = self.build_cache.key(envelopes, options) if cacheable else None
+        self.build_cache.bind(self.analysis)
+        built = self.build_cache.get(key) if key is not None else None
+        if built is None:
+            grammar, parser = self._parser(grammar_for, reasoning_format, gen if opened else "", reasoning_field,
+                                           prefill, ids)
+            built = _Built(grammar, parser)
+            if key is not None:
+                built = self.build_cache.put(key, built)
+        grammar, parser = built.grammar, built.parser
         if prefill is not None:
             gen = prefill.tail  # llama-server's generation_prompt: the turn so far
         return Prepared(
             prompt, gen, grammar, parser, choice, preserved, self.source.bos_token, opened, response_format is not None,
-            prefill=prefill,
+            prefill=prefill, _built=built,
         )

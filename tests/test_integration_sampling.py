@@ -126,3 +126,27 @@ def test_guard_bans_a_token_that_would_replay_ungrammatical_text() -> None:
     guard.accept(function)
     assert guard.triggered and guard.safe(functional)  # after the trigger the grammar decides
     guard.close()
+
+
+@pytest.mark.parametrize(("gbnf", "shortlisted"), [('root ::= "{" [a-z]+ "}"', True), ('root ::= [\\u00e9]+', False)])
+def test_shortlist_resample_picks_what_a_whole_vocabulary_pass_picks(gbnf: str, shortlisted: bool) -> None:
+    import llama_cpp
+
+    from pegtool.integrations.generate import prompt_tokens
+    from pegtool.integrations.sampling import build_sampler
+
+    llama = load_llama()
+    toks = prompt_tokens(llama, GEMMA_PROMPT.format(question="Write a short poem about the sea."))
+    sampler = build_sampler(llama, gbnf, repeat_penalty=1.3)
+    llama.reset()
+    llama.eval(toks)
+    ctx = llama._ctx.ctx
+    for _ in range(4):
+        sampler._pick(ctx, -1, masked=False)  # the unmasked pick that a rejection follows
+        fast = sampler._resample(ctx, -1)
+        assert fast == sampler._pick(ctx, -1, masked=True)
+        llama_cpp.llama_sampler_accept(sampler.grammar, fast)
+        llama_cpp.llama_sampler_accept(sampler.chain.sampler, fast)
+        llama.eval([fast])
+    assert (sampler.full_passes < 4) == shortlisted  # a rare character is not among the best logits
+    sampler.close()

@@ -55,6 +55,7 @@ from pegtool.gbnf.irinfo import (
     until_body,
     unwrap,
 )
+from pegtool.gbnf.simplify import simplify
 from pegtool.grammar.facts import nullable, nullable_rules
 from pegtool.grammar.ir import (
     AnyChar,
@@ -117,6 +118,7 @@ def to_gbnf(grammar: Grammar, *, lazy: bool = False, check: bool = True) -> Gbnf
     llama.cpp constrains once a trigger fired)."""
     grammar, schema_warnings = lower_json(grammar)
     _check_refs(grammar)
+    grammar = simplify(grammar)
     text = _Emitter(grammar).run(lazy)
     if schema_warnings:
         text = GbnfText(str(text), tuple(schema_warnings) + text.warnings)
@@ -220,6 +222,10 @@ class _Emitter:
             root, root_ctx = self.g[self.g.root], (True, True)
             self.rule_names[self.g.root] = "root"
         self.ctxs = rule_contexts(self.rules, [(root, root_ctx)])
+        for ir_name in self.ctxs:  # a rule that is one long run is the shared name of that run
+            body = unwrap(self.rules[ir_name])
+            if isinstance(body, Repeat) and _is_long_run(body) and ir_name != self.g.root:
+                self.shared.setdefault(self._run_text(body), self._ref(ir_name))
         for body in self.rules.values():
             self._count(body)
         self.out["root"] = ""  # keep root first
@@ -237,6 +243,11 @@ class _Emitter:
             self.out[name] = self._body(self.rules[ir_name], self.ctxs.get(ir_name, NO_CTX))
 
     def _body(self, node: Node, ctx: Ctx) -> str:
+        run = unwrap(node)
+        if isinstance(run, Repeat) and _is_long_run(run):
+            text = self._run_text(run)
+            self.shared.setdefault(text, self.current)  # later copies of this run refer to the rule
+            return text
         return self._expr(node, ctx)[0] or EMPTY  # a rule body is never itself hoisted
 
     def warn(self, msg: str) -> None:
@@ -406,8 +417,19 @@ class _Emitter:
 
     # --- repetition -------------------------------------------------------------------------
 
+    def _run_text(self, node: Repeat) -> str:
+        return self._bounded(_class_text(char_set(node.item) or ()), node.item, node.min, node.max)
+
     def _repeat(self, node: Repeat, ctx: Ctx) -> Expr:
         lo, hi, item = node.min, node.max, node.item
+        if _is_long_run(node):
+            # llama.cpp expands x{m,n} into n rules at each place it is written: one shared rule
+            text = self._run_text(node)
+            if text not in self.shared:
+                name = self.names.fresh(_run_hint(node))
+                self.shared[text] = name
+                self.out[name] = text
+            return self.shared[text], ATOM
         delims = until_body(item)
         if delims is not None and hi is None and lo <= 1:
             return self._until(delims, None, lo == 1)
@@ -476,6 +498,20 @@ class _Emitter:
         entry = self.names.fresh(f"{base}-nonempty")
         self.out[entry] = automaton.render_nonempty_entry(auto, names.__getitem__, _class_text)
         return entry
+
+
+def _is_long_run(node: Repeat) -> bool:
+    """A bounded run of one character class that llama.cpp would expand into several rules."""
+    return node.max is not None and node.max >= 2 and node.max <= MAX_REPEAT and char_set(node.item) is not None
+
+
+_SPACE = charset.of_chars(" \t\n\r")
+
+
+def _run_hint(node: Repeat) -> str:
+    cs = char_set(node.item) or ()
+    base = "space" if cs and charset.subtract(cs, _SPACE) == () else "run"
+    return f"{base}-{node.max}" if node.min == 0 else f"{base}-{node.min}-{node.max}"
 
 
 def _repeat_until(node: Node) -> tuple[str, ...] | None:

@@ -169,13 +169,20 @@ class ConstrainedSampler:
     """A sampling chain plus a grammar checked after sampling, as llama.cpp's common sampler does.
 
     The chain samples from the raw logits; only when the grammar rejects that token are the
-    logits masked by the grammar over the whole vocabulary and sampled again. Masking a large
-    vocabulary (Gemma 3: 262k tokens) every step is what makes grammar-first chains slow.
-    :meth:`sample` accepts the chosen token into the chain and the grammar.
+    logits masked by the grammar and sampled again. Masking a large vocabulary (Gemma 3: 262k
+    tokens) every step is what makes grammar-first chains slow, and one such pass costs as much
+    as several decoding steps of a small model. So a greedy chain resamples from the
+    :attr:`SHORTLIST` highest final logits first (see :meth:`_resample`): exactly the token a
+    whole-vocabulary pass would pick, or that pass when it cannot be sure. Non-greedy chains
+    always mask the whole vocabulary.
+    :meth:`sample` accepts the chosen token into the chain and the grammar; :attr:`resamples`
+    counts rejected samples, :attr:`full_passes` the whole-vocabulary passes.
     """
 
+    SHORTLIST = 256
+
     def __init__(self, llama: Any, chain: Any, grammar: Any | None,
-                 guard: TriggerGuard | None = None) -> None:
+                 guard: TriggerGuard | None = None, greedy: bool = False) -> None:
         import llama_cpp
         import numpy as np
 
@@ -188,14 +195,23 @@ class ConstrainedSampler:
         self._one = (llama_cpp.llama_token_data * 1)()
         self._one_arr = llama_cpp.llama_token_data_array(self._one, 1, -1, False)
         self.resamples = 0
+        self.full_passes = 0
+        self.greedy = greedy
+        self._ids_in_place = False
+        k = min(self.SHORTLIST, n)
+        self._short = (llama_cpp.llama_token_data * k)()
+        self._short_view = np.ctypeslib.as_array(self._short)
+        self._short_arr = llama_cpp.llama_token_data_array(self._short, k, -1, False)
 
     def _fill(self, ctx: Any, idx: int) -> None:
         import numpy as np
 
         ptr = self._ll.llama_get_logits_ith(ctx, idx)
-        self._view["id"] = self._ids
+        if not self.greedy or not self._ids_in_place:  # other chains sort / rewrite the array
+            self._view["id"] = self._ids
+            self._view["p"] = 0.0
+            self._ids_in_place = self.greedy
         self._view["logit"] = np.ctypeslib.as_array(ptr, shape=(len(self._ids),))
-        self._view["p"] = 0.0
         self._cur.size, self._cur.selected, self._cur.sorted = len(self._ids), -1, False
 
     def _pick(self, ctx: Any, idx: int, masked: bool, banned: set[int] | None = None) -> int:
@@ -211,6 +227,33 @@ class ConstrainedSampler:
             raise GrammarError("the grammar allows no token here (dead end)")
         return int(chosen.id)
 
+    def _resample(self, ctx: Any, idx: int) -> int:
+        """The token a grammar-masked pass would pick, from a shortlist when that is provably the same.
+
+        Right after an unmasked greedy pick, the candidate array holds the chain's final logits
+        in token order (bias and penalties applied; a greedy chain neither sorts nor drops).
+        The grammar then only checks the :attr:`SHORTLIST` best of them; the best allowed one is
+        the greedy pick over the masked vocabulary when its logit is above every logit left out."""
+        import numpy as np
+
+        k = len(self._short_view)
+        n = len(self._ids)
+        if self.greedy and k < n and self._cur.size == n and not self._cur.sorted:
+            final = self._view["logit"]
+            top = np.sort(np.argpartition(final, -k)[-k:])  # ascending ids: ties resolve as greedy does
+            self._short_view["id"] = top
+            self._short_view["logit"] = final[top]
+            floor = float(self._short_view["logit"].min())  # no logit left out is above it
+            arr = self._short_arr
+            arr.size, arr.selected, arr.sorted = k, -1, False
+            self._ll.llama_sampler_apply(self.grammar, ctypes.byref(arr))
+            vals = self._short_view["logit"]
+            best = int(np.argmax(vals))
+            if vals[best] != -math.inf and vals[best] > floor:
+                return int(self._short_view["id"][best])
+        self.full_passes += 1
+        return self._pick(ctx, idx, masked=True)
+
     def _allowed(self, token: int) -> bool:
         self._one[0].id, self._one[0].logit, self._one[0].p = token, 1.0, 0.0  # type: ignore[assignment]
         self._one_arr.size, self._one_arr.selected, self._one_arr.sorted = 1, -1, False
@@ -223,7 +266,7 @@ class ConstrainedSampler:
         if self.grammar is not None:
             if not self._allowed(token):
                 self.resamples += 1
-                token = self._pick(ctx_ptr, idx, masked=True)
+                token = self._resample(ctx_ptr, idx)
             banned: set[int] = set()
             while self.guard is not None and not self.guard.safe(token):
                 banned.add(token)  # this token would start the grammar mid-token and abort llama.cpp
@@ -368,4 +411,4 @@ def build_sampler(
     if grammar_first or grammar is None:
         return chain
     guard = TriggerGuard(llama, gbnf, trigger_patterns) if lazy and gbnf and trigger_patterns else None
-    return ConstrainedSampler(llama, chain, grammar, guard)
+    return ConstrainedSampler(llama, chain, grammar, guard, greedy=temperature <= 0)
