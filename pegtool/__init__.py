@@ -8,12 +8,14 @@ from pegtool.errors import (
     GrammarError,
     ParseError,
     PegtoolError,
+    PegtoolWarning,
     SchemaError,
     TemplateError,
 )
 from pegtool.format import ChatFormat, Prepared
 from pegtool.gbnf import json_schema_to_gbnf, to_gbnf
 from pegtool.grammar.ir import Grammar, Tag
+from pegtool.grammar.schema import UnsupportedSchemaWarning
 from pegtool.messages import ChatMessage, Diagnostic, ToolCall
 from pegtool.parser.engine import Parser, Status
 
@@ -29,12 +31,14 @@ __all__ = [
     "ParseError",
     "Parser",
     "PegtoolError",
+    "PegtoolWarning",
     "Prepared",
     "SchemaError",
     "Status",
     "Tag",
     "TemplateError",
     "ToolCall",
+    "UnsupportedSchemaWarning",
     "__version__",
     "json_schema_to_gbnf",
     "to_gbnf",

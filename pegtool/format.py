@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pegtool.errors import TemplateError
+from pegtool.grammar import origins
 from pegtool.grammar.ir import Grammar, Trigger, walk
 from pegtool.parser.chat import ChatParser
 from pegtool.template import Renderer, TemplateSource, load_template, normalize_tools
@@ -49,6 +50,17 @@ class Prepared:
     reasoning_open: bool = False  # the generation prompt opens a reasoning block the model must close
     constrain_content: bool = False  # response_format: the content itself follows a JSON schema
     _gbnf: dict[bool, str] = field(default_factory=dict, repr=False)
+    #: which tool / parameter each schema in ``grammar_ir`` was made for (for warnings)
+    schema_origins: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def schema_warnings(self) -> list[str]:
+        """What the GBNF does not enforce of the tools' schemas, one line per tool / parameter
+        (``tool 'f', parameter 'p': maxLength 200 is not enforced ...``)."""
+        from pegtool.gbnf.emit import lower_schemas
+
+        found = lower_schemas(self.grammar_ir)[1]
+        return list(dict.fromkeys(line for w in found for line in w.lines(self.schema_origins)))
 
     @property
     def grammar_lazy(self) -> bool:
@@ -72,12 +84,17 @@ class Prepared:
 
     @cached_property
     def grammar(self) -> str | None:
-        """The GBNF to hand to llama.cpp (lazy form when :attr:`grammar_lazy`); None when unconstrained."""
-        from pegtool.gbnf.emit import to_gbnf
+        """The GBNF to hand to llama.cpp (lazy form when :attr:`grammar_lazy`); None when
+        unconstrained. Schema keywords it does not enforce are issued as
+        ``UnsupportedSchemaWarning``s naming the tool and parameter."""
+        from pegtool.gbnf.emit import lower_schemas, to_gbnf
+        from pegtool.grammar.schema import issue_warnings
 
         if not self.constrain_content and self.tool_choice in ("none", "auto") and not _has_trigger(self.grammar_ir):
             return None
-        return to_gbnf(self.grammar_ir, lazy=self.grammar_lazy)
+        text = to_gbnf(self.grammar_ir, lazy=self.grammar_lazy, warn=False, origins=self.schema_origins)
+        issue_warnings(lower_schemas(self.grammar_ir)[1], self.schema_origins, stacklevel=3)
+        return text
 
     def to_llama_server(self, *, thinking_forced_open: bool = False) -> dict[str, Any]:
         """The fields of a llama-server ``/completion`` body."""
@@ -182,21 +199,23 @@ class ChatFormat:
             kw["enable_thinking"] = enable_thinking
         prompt, rendered_tools, kw = self._render_prompt(messages, envelopes, kw, add_generation_prompt)
         gen = self._generation_prompt(messages, rendered_tools, prompt, kw) if add_generation_prompt else ""
-        grammar = build_chat_grammar(
-            self.analysis,
-            envelopes,
-            tool_choice=tool_choice if envelopes else "none",
-            parallel_tool_calls=parallel_tool_calls,
-            reasoning_format=reasoning_format,
-            enable_thinking=enable_thinking,
-            response_format=response_format,
-            generation_prompt=gen,
-            tool_calls_in_reasoning=tool_calls_in_reasoning,
-        )
+        with origins.recording() as where:
+            grammar = build_chat_grammar(
+                self.analysis,
+                envelopes,
+                tool_choice=tool_choice if envelopes else "none",
+                parallel_tool_calls=parallel_tool_calls,
+                reasoning_format=reasoning_format,
+                enable_thinking=enable_thinking,
+                response_format=response_format,
+                generation_prompt=gen,
+                tool_calls_in_reasoning=tool_calls_in_reasoning,
+            )
         preserved = list(getattr(self.analysis, "preserved_tokens", ()) or ())
         parser = ChatParser(grammar, reasoning_field=reasoning_field)
         choice = tool_choice if envelopes else "none"
         opened = _opens_reasoning(gen, self.analysis)
         return Prepared(
-            prompt, gen, grammar, parser, choice, preserved, self.source.bos_token, opened, response_format is not None
+            prompt, gen, grammar, parser, choice, preserved, self.source.bos_token, opened, response_format is not None,
+            schema_origins=where,
         )
