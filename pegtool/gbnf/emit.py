@@ -57,7 +57,6 @@ from pegtool.gbnf.irinfo import (
     unwrap,
 )
 from pegtool.grammar.facts import nullable, nullable_rules
-from pegtool.grammar.origins import Origins
 from pegtool.grammar.ir import (
     AnyChar,
     CharClass,
@@ -81,6 +80,7 @@ from pegtool.grammar.ir import (
     one_side,
     walk,
 )
+from pegtool.grammar.origins import Origins
 
 if TYPE_CHECKING:
     from pegtool.grammar.schema import SchemaWarning
