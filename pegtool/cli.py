@@ -238,7 +238,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if args.json:
         total = {k: sum(r.to_dict()[k] for r in rows) for k in ("pass", "fail", "expected_fail", "skip")}
         total["fail"] += sum(bool(r.error) for r in rows)
-        _emit({"ok": not failed, "strict": args.strict, "tools": "custom" if tools is not None else "standard",
+        from pegtool.analysis.roundtrip import SCENARIOS, scenarios_for
+
+        standard = scenarios_for(tools) is SCENARIOS
+        _emit({"ok": not failed, "strict": args.strict, "tools": "standard" if standard else "custom",
                "total": total, "templates": [r.to_dict() for r in rows]})
     else:
         sys.stdout.write(doctor_table(rows, full=args.full) + "\n")
