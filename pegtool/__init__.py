@@ -9,12 +9,14 @@ from pegtool.errors import (
     ParseError,
     PegtoolError,
     RequestError,
+    PegtoolWarning,
     SchemaError,
     TemplateError,
 )
 from pegtool.format import ChatFormat, Prepared
 from pegtool.gbnf import json_schema_to_gbnf, to_gbnf
 from pegtool.grammar.ir import Grammar, Tag
+from pegtool.grammar.schema import UnsupportedSchemaWarning
 from pegtool.messages import ChatMessage, Diagnostic, ToolCall
 from pegtool.parser.engine import Parser, Status
 
@@ -30,6 +32,7 @@ __all__ = [
     "ParseError",
     "Parser",
     "PegtoolError",
+    "PegtoolWarning",
     "Prepared",
     "RequestError",
     "SchemaError",
@@ -37,6 +40,7 @@ __all__ = [
     "Tag",
     "TemplateError",
     "ToolCall",
+    "UnsupportedSchemaWarning",
     "__version__",
     "json_schema_to_gbnf",
     "to_gbnf",

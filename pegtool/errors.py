@@ -12,6 +12,10 @@ class PegtoolError(Exception):
     """Root of every error pegtool raises on purpose."""
 
 
+class PegtoolWarning(UserWarning):
+    """Root of every warning pegtool issues: something was not enforced or may misbehave."""
+
+
 class TemplateError(PegtoolError):
     """A chat template could not be loaded or rendered (names the file and, where known, line)."""
 

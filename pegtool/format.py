@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pegtool.errors import TemplateError
+from pegtool.grammar import origins
 from pegtool.grammar.ir import Grammar, Trigger, walk
 from pegtool.grammar.schema_check import check_schema
 from pegtool.parser.chat import ChatParser
@@ -57,6 +58,17 @@ class Prepared:
     prefill: Any = None  # the continued assistant message (pegtool.prefill.Prefill), if any
     _gbnf: dict[bool, str] = field(default_factory=dict, repr=False)
     _built: _Built | None = field(default=None, repr=False, compare=False)  # shared build (see _BuildCache)
+    #: which tool / parameter each schema in ``grammar_ir`` was made for (for warnings)
+    schema_origins: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def schema_warnings(self) -> list[str]:
+        """What the GBNF does not enforce of the tools' schemas, one line per tool / parameter
+        (``tool 'f', parameter 'p': maxLength 200 is not enforced ...``)."""
+        from pegtool.gbnf.emit import lower_schemas
+
+        found = lower_schemas(self.grammar_ir)[1]
+        return list(dict.fromkeys(line for w in found for line in w.lines(self.schema_origins)))
 
     @property
     def grammar_lazy(self) -> bool:
@@ -80,12 +92,22 @@ class Prepared:
 
     @cached_property
     def grammar(self) -> str | None:
-        """The GBNF to hand to llama.cpp (lazy form when :attr:`grammar_lazy`); None when unconstrained."""
+        """The GBNF to hand to llama.cpp (lazy form when :attr:`grammar_lazy`); None when
+        unconstrained. Schema keywords it does not enforce are issued as
+        ``UnsupportedSchemaWarning``s naming the tool and parameter."""
+        from pegtool.gbnf.emit import lower_schemas, to_gbnf
+        from pegtool.grammar.schema import issue_warnings
+
         if not self.constrain_content and self.tool_choice in ("none", "auto") and not _has_trigger(self.grammar_ir):
             return None
         if self._built is not None:
-            return self._built.gbnf(self.grammar_lazy)
-        return _gbnf(self.grammar_ir, self.grammar_lazy)
+            text = self._built.gbnf(self.grammar_lazy)
+            found = self._built.schema_warnings()
+        else:
+            text = to_gbnf(self.grammar_ir, lazy=self.grammar_lazy, warn=False, origins=self.schema_origins)
+            found = lower_schemas(self.grammar_ir)[1]
+        issue_warnings(found, self.schema_origins, stacklevel=3)
+        return text
 
     def to_llama_server(self, *, thinking_forced_open: bool = False) -> dict[str, Any]:
         """The fields of a llama-server ``/completion`` body."""
@@ -118,17 +140,19 @@ def _triggers(grammar: Grammar) -> list[dict[str, Any]]:
     return [t.to_json() for t in triggers_for(grammar)]
 
 
-def _gbnf(grammar: Grammar, lazy: bool) -> str:
+def _gbnf(grammar: Grammar, lazy: bool, where: dict[str, Any] | None = None) -> str:
     from pegtool.gbnf.emit import to_gbnf
 
-    return to_gbnf(grammar, lazy=lazy)
+    return to_gbnf(grammar, lazy=lazy, warn=False, origins=where or {})
 
 
 class _Built:
     """One build: the chat grammar, its parser, and (on first use) its GBNF forms and triggers."""
 
-    def __init__(self, grammar: Grammar, parser: ChatParser) -> None:
+    def __init__(self, grammar: Grammar, parser: ChatParser, where: dict[str, Any] | None = None) -> None:
         self.grammar, self.parser = grammar, parser
+        self.origins: dict[str, Any] = where or {}  # which tool / parameter each schema is for
+        self._warnings: list[Any] | None = None
         self._gbnf: dict[bool, str] = {}
         self._triggers: list[dict[str, Any]] | None = None
         self._lock = threading.Lock()
@@ -136,8 +160,16 @@ class _Built:
     def gbnf(self, lazy: bool) -> str:
         with self._lock:
             if lazy not in self._gbnf:
-                self._gbnf[lazy] = _gbnf(self.grammar, lazy)
+                self._gbnf[lazy] = _gbnf(self.grammar, lazy, self.origins)
             return self._gbnf[lazy]
+
+    def schema_warnings(self) -> list[Any]:
+        from pegtool.gbnf.emit import lower_schemas
+
+        with self._lock:
+            if self._warnings is None:
+                self._warnings = list(lower_schemas(self.grammar)[1])
+            return self._warnings
 
     def triggers(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -443,9 +475,10 @@ class ChatFormat:
         self.build_cache.bind(self.analysis)
         built = self.build_cache.get(key) if key is not None else None
         if built is None:
-            grammar, parser = self._parser(grammar_for, reasoning_format, gen if opened else "", reasoning_field,
-                                           prefill, ids)
-            built = _Built(grammar, parser)
+            with origins.recording() as where:
+                grammar, parser = self._parser(grammar_for, reasoning_format, gen if opened else "",
+                                               reasoning_field, prefill, ids)
+            built = _Built(grammar, parser, where)
             if key is not None:
                 built = self.build_cache.put(key, built)
         grammar, parser = built.grammar, built.parser
@@ -453,5 +486,5 @@ class ChatFormat:
             gen = prefill.tail  # llama-server's generation_prompt: the turn so far
         return Prepared(
             prompt, gen, grammar, parser, choice, preserved, self.source.bos_token, opened, response_format is not None,
-            prefill=prefill, _built=built,
+            prefill=prefill, _built=built, schema_origins=built.origins,
         )

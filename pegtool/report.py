@@ -1,21 +1,25 @@
-"""Stage: command line — human-readable reports: a dialect summary and the round-trip table."""
+"""Stage: command line — human-readable reports: a dialect summary and the doctor's round-trip table."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TEMPLATE_SUFFIXES = (".jinja", ".gguf")
-TEMPLATE_NAMES = ("tokenizer_config.json", "chat_template.json")
-
 
 def template_paths(path: str | Path) -> list[Path]:
-    """A template file itself, or every template file directly inside a directory (sorted)."""
+    """A template file itself, or every chat template directly inside a directory (as ``regen``
+    finds them, sorted by name). A path that does not exist is a :class:`PegtoolError`."""
+    from pegtool.errors import PegtoolError
+    from pegtool.gallery.discover import find_templates
+
     p = Path(path)
+    if not p.exists():
+        raise PegtoolError(f"{p}: no such file or directory")
     if not p.is_dir():
         return [p]
-    return sorted(f for f in p.iterdir() if f.suffix in TEMPLATE_SUFFIXES or f.name in TEMPLATE_NAMES)
+    return [p / e.filename for e in find_templates(p)]
 
 
 def _show(value: Any) -> str:
@@ -70,23 +74,99 @@ def entries_text(rows: list[Any]) -> str:
     return "; ".join(f"{name} ({source}: {detail})" for name, source, detail in rows)
 
 
-def doctor_table(path: str | Path, tools: list[dict[str, Any]] | None = None,
-                 variant: str | None = None) -> tuple[bool, str]:
-    """(all passed, the round-trip table as text) for a template file or directory."""
-    from pegtool.analysis.roundtrip import roundtrip_table
+@dataclass
+class DoctorRow:
+    """One template's round trip: outcomes, or the error that stopped it."""
 
-    rows = roundtrip_table(list(template_paths(path)), tools, variant)
-    width = max([len(r["template"]) for r in rows] + [8])
-    out = [f"{'template':<{width}}  {'dialect':<18} pass fail skip  first failure"]
+    template: str
+    dialect: str
+    outcomes: list[Any] = field(default_factory=list)
+    error: str = ""
+    expected: dict[str, str] = field(default_factory=dict)  # known exceptions of this template
+    entries: list[Any] = field(default_factory=list)  # pegtool.dialects entries that fired, and why
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failures(self) -> list[Any]:
+        """Failed scenarios that are not known exceptions."""
+        return [o for o in self.outcomes if o.status == "fail" and o.scenario not in self.expected]
+
+    @property
+    def expected_failures(self) -> list[Any]:
+        return [o for o in self.outcomes if o.status == "fail" and o.scenario in self.expected]
+
+    @property
+    def now_passing(self) -> list[str]:
+        """Known exceptions that passed this time."""
+        return [o.scenario for o in self.outcomes if o.status == "pass" and o.scenario in self.expected]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "template": self.template, "dialect": self.dialect, "error": self.error or None,
+            "pass": self.count("pass"), "fail": len(self.failures), "expected_fail": len(self.expected_failures),
+            "skip": self.count("skip"), "entries": [list(e) for e in self.entries],
+            "scenarios": [{"scenario": o.scenario, "status": self._status(o), "reason": o.detail or o.reason,
+                           **({"known_exception": self.expected[o.scenario]} if o.scenario in self.expected
+                              and o.status == "fail" else {})} for o in self.outcomes],
+        }
+
+    def _status(self, o: Any) -> str:
+        return "expected_fail" if o.status == "fail" and o.scenario in self.expected else o.status
+
+
+def doctor_rows(paths: list[Path], tools: list[dict[str, Any]] | None = None,
+                step: Any = None, variant: str | None = None) -> list[DoctorRow]:
+    """Round-trip every template (``step(name)`` after each); known exceptions are marked."""
+    from pegtool.analysis.exceptions import expected_failures
+    from pegtool.analysis.roundtrip import roundtrip_source
+    from pegtool.errors import PegtoolError
+    from pegtool.template import load_template
+
+    known = expected_failures()
+    rows = []
+    for p in paths:
+        try:
+            report = roundtrip_source(load_template(p, variant=variant), tools)
+        except PegtoolError as exc:
+            row = DoctorRow(Path(p).name, "error", error=str(getattr(exc, "detail", exc)))
+        else:
+            row = DoctorRow(report.name, report.dialect, report.outcomes,
+                            expected={s: r for (t, s), r in known.items() if t == report.name},
+                            entries=list(report.entries))
+        rows.append(row)
+        if step is not None:
+            step(row.template)
+    return rows
+
+
+def doctor_table(rows: list[DoctorRow], *, full: bool = False) -> str:
+    """The round-trip table; with ``full`` every failure follows it in full."""
+    width = max([len(r.template) for r in rows] + [8])
+    out = [f"{'template':<{width}}  {'dialect':<18} pass fail  exp skip  first failure"]
     for r in rows:
-        first = next(iter((r.get("failures") or {}).items()), None)
-        why = f"{first[0]}: {first[1]}"[:90] if first else ""
-        out.append(f"{r['template']:<{width}}  {r['dialect']:<18} {r['pass']:>4} {r['fail']:>4} {r['skip']:>4}  {why}")
-    total = [sum(r[k] for r in rows) for k in ("pass", "fail", "skip")]
-    out.append(f"{'total':<{width}}  {'':<18} {total[0]:>4} {total[1]:>4} {total[2]:>4}")
-    fired = [(r["template"], entries_text(r.get("entries") or [])) for r in rows if r.get("entries")]
+        first = r.failures[0] if r.failures else None
+        why = f"error: {r.error}" if r.error else f"{first.scenario}: {first.reason}" if first else ""
+        fail = len(r.failures) + bool(r.error)
+        out.append(f"{r.template:<{width}}  {r.dialect:<18} {r.count('pass'):>4} {fail:>4} "
+                   f"{len(r.expected_failures):>4} {r.count('skip'):>4}  {why if full else why[:100]}")
+    total = [sum(r.count("pass") for r in rows), sum(len(r.failures) + bool(r.error) for r in rows),
+             sum(len(r.expected_failures) for r in rows), sum(r.count("skip") for r in rows)]
+    out.append(f"{'total':<{width}}  {'':<18} {total[0]:>4} {total[1]:>4} {total[2]:>4} {total[3]:>4}")
+    notes = [f"expected failure: {r.template} {o.scenario}: {r.expected[o.scenario]}"
+             for r in rows for o in r.expected_failures]
+    notes += [f"known exception now passes: {r.template} {s} (remove it from pegtool/analysis/exceptions.py)"
+              for r in rows for s in r.now_passing]
+    if notes:
+        out += [""] + notes
+    fired = [(r.template, entries_text(r.entries)) for r in rows if r.entries]
     if fired:
-        out.append("")
-        out.append("dialect entries that fired (pegtool.dialects), on what evidence:")
+        out += ["", "dialect entries that fired (pegtool.dialects), on what evidence:"]
         out += [f"  {name:<{width}}  {text}" for name, text in fired]
-    return total[1] == 0, "\n".join(out)
+    if full:
+        for r in rows:
+            for o in r.failures + r.expected_failures:
+                out += ["", f"--- {r.template} / {o.scenario}" + (" (expected)" if o in r.expected_failures else "")]
+                out.append(o.detail or o.reason)
+    return "\n".join(out)

@@ -9,6 +9,8 @@ EXPECTED = [
     "AnalysisError", "ChatFormat", "ChatMessage", "Diagnostic", "Grammar", "GrammarError",
     "ParseError", "Parser", "PegtoolError", "Prepared", "RequestError", "SchemaError", "Status", "Tag",
     "TemplateError", "ToolCall", "__version__", "json_schema_to_gbnf", "to_gbnf",
+    "ParseError", "Parser", "PegtoolError", "PegtoolWarning", "Prepared", "SchemaError", "Status", "Tag",
+    "TemplateError", "ToolCall", "UnsupportedSchemaWarning", "__version__", "json_schema_to_gbnf", "to_gbnf",
 ]
 
 
@@ -21,6 +23,14 @@ def test_all_is_pinned() -> None:
 def test_errors_form_one_tree() -> None:
     for name in ("AnalysisError", "GrammarError", "ParseError", "SchemaError", "TemplateError"):
         assert issubclass(getattr(pegtool, name), pegtool.PegtoolError)
+
+
+def test_warnings_form_one_tree() -> None:
+    from pegtool.integrations.vocab import TriggerWarning
+
+    assert issubclass(pegtool.UnsupportedSchemaWarning, pegtool.PegtoolWarning)
+    assert issubclass(TriggerWarning, pegtool.PegtoolWarning)
+    assert issubclass(pegtool.PegtoolWarning, UserWarning)
 
 
 def test_python_dash_m_runs_the_cli() -> None:

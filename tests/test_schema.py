@@ -190,14 +190,62 @@ def test_lower_replaces_json_nodes_and_shares_rules() -> None:
     assert accepts(lowered, '[1];{"a": 2};raw text')
 
 
-def test_lower_emits_python_warnings() -> None:
+def test_lower_returns_warnings_and_to_gbnf_issues_them() -> None:
+    from pegtool.gbnf import to_gbnf
+
     g = Grammar.of({"root": json_schema({"type": "integer", "multipleOf": 2})})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        lower(g)
+        _, found = lower(g)
+    assert [w.keyword for w in found] == ["multipleOf"] and not caught
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        text = to_gbnf(g)
     assert any(
         isinstance(w.message, UnsupportedSchemaWarning) and w.message.keyword == "multipleOf" for w in caught
     )
+    assert any("multipleOf" in line for line in text.warnings)
+
+
+@pytest.mark.parametrize(
+    ("schema", "keyword", "where"),
+    [
+        ({"type": "array", "items": {"type": "integer"}, "uniqueItems": True}, "uniqueItems", "#/uniqueItems"),
+        ({"type": "object", "properties": {"a": {"not": {"type": "string"}}}}, "not", "#/properties/a/not"),
+        ({"type": "number", "multipleOf": 0.5}, "multipleOf", "#/multipleOf"),
+    ],
+)
+def test_json_schema_to_gbnf_warns_like_the_readme_says(schema: dict, keyword: str, where: str) -> None:
+    from pegtool import UnsupportedSchemaWarning as Exported
+    from pegtool import json_schema_to_gbnf
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        json_schema_to_gbnf(schema)
+    msgs = [w.message for w in caught if isinstance(w.message, Exported)]
+    assert len(msgs) == 1 and msgs[0].keyword == keyword
+    assert str(msgs[0]).startswith(f"schema {where}: ") and keyword in str(msgs[0])
+
+
+def test_chat_grammar_warnings_name_the_tool_and_parameter() -> None:
+    from pegtool import ChatFormat
+
+    tools = [{"type": "function", "function": {"name": "create_event", "parameters": {
+        "type": "object", "properties": {"title": {"type": "string", "maxLength": 200},
+                                         "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True}},
+        "required": ["title"]}}}]
+    for template in ("Qwen3-Coder.jinja", "Qwen-Qwen2.5-7B-Instruct.jinja"):
+        fmt = ChatFormat.load(Path(__file__).resolve().parent.parent / "templates" / template)
+        prep = fmt.prepare([{"role": "user", "content": "hi"}], tools)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert prep.grammar
+        msgs = [str(w.message) for w in caught if isinstance(w.message, UnsupportedSchemaWarning)]
+        assert "tool 'create_event', parameter 'tags': keyword 'uniqueItems' is not enforced" in " ".join(msgs)
+        assert len(msgs) == len(set(msgs)) and set(msgs) == set(prep.schema_warnings)
+        if template == "Qwen3-Coder.jinja":  # raw-text arguments: a long maxLength is not enforced
+            assert any(m.startswith("tool 'create_event', parameter 'title': maxLength 200 is not enforced")
+                       for m in msgs)
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from pegtool.analysis.record import Analysis, ReasoningMode, ToolFormat
 from pegtool.errors import AnalysisError, PegtoolError
 from pegtool.template import Renderer, TemplateSource, load_template
 
-FIXTURE_TOOLS = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "tools.json"
+STANDARD_TOOLS = Path(__file__).resolve().parents[1] / "data" / "tools.json"
 
 
 def _call(name: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -46,12 +46,48 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 
 IDS = ("aB3dE5gH9", "xY7wV5uT3")
 
+_PLAIN = ("content", "reasoning_content")
+
+
+def _name(tool: dict[str, Any]) -> str:
+    return str(tool.get("function", tool).get("name", ""))
+
+
+def scenarios_for(tools: list[dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """The scenarios to round-trip with ``tools``: :data:`SCENARIOS` for the standard tool set (or
+    None); for other tools, content and reasoning as usual, then one call of each tool (arguments
+    made from its schema, every property filled), two calls in one message and content + a call.
+    A tool no arguments can be made for gets a scenario that is skipped with the reason."""
+    if tools is None or _canonical(tools) == _canonical(load_tools()):
+        return SCENARIOS
+    from pegtool.analysis.examples import example_arguments
+
+    out = {name: SCENARIOS[name] for name in _PLAIN}
+    calls: list[tuple[str, dict[str, Any]]] = []
+    for tool in tools:
+        name = _name(tool)
+        args = example_arguments(tool.get("function", tool).get("parameters"))
+        if args is None:
+            out[f"call:{name}"] = {"calls": [], "skip": "no valid example arguments can be made from the schema"}
+        else:
+            out[f"call:{name}"] = {"calls": [_call(name, args)]}
+            calls.append(_call(name, args))
+    if calls:
+        out["two_calls"] = {"calls": [calls[0], calls[1 if len(calls) > 1 else 0]]}
+        out["content_call"] = {"content": "Let me check.", "calls": [calls[0]]}
+    return out
+
+
+def _canonical(tools: list[dict[str, Any]]) -> str:
+    return json.dumps([t.get("function", t) for t in tools], sort_keys=True)
+
 
 @dataclass
 class Outcome:
     scenario: str
     status: str  # "pass" | "fail" | "skip"
-    reason: str = ""
+    reason: str = ""  # one line (cut): the table's and the gallery's text
+    detail: str = ""  # a failure in full: model text, expected and parsed message
 
 
 @dataclass
@@ -77,7 +113,8 @@ class TemplateReport:
 
 
 def load_tools() -> list[dict[str, Any]]:
-    return json.loads(FIXTURE_TOOLS.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    """The standard tool set (``pegtool/data/tools.json``) the default scenarios call."""
+    return json.loads(STANDARD_TOOLS.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 def _message(a: Analysis, spec: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +131,8 @@ def _message(a: Analysis, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _skip_reason(a: Analysis, spec: dict[str, Any]) -> str:
+    if spec.get("skip"):
+        return str(spec["skip"])
     calls = spec.get("calls", [])
     if calls and a.tools.format is ToolFormat.NONE:
         return "template shows no tool calls"
@@ -215,11 +254,13 @@ def _called_tools(spec: dict[str, Any], tools: list[dict[str, Any]]) -> list[dic
     return [t for t in tools if t.get("function", t).get("name") in names]
 
 
-def check_scenario(renderer: Renderer, a: Analysis, name: str, tools: list[dict[str, Any]]) -> Outcome:
+def check_scenario(renderer: Renderer, a: Analysis, name: str, tools: list[dict[str, Any]],
+                   spec: dict[str, Any] | None = None) -> Outcome:
+    """Round-trip one scenario (``spec``, by default ``SCENARIOS[name]``)."""
     from pegtool.grammar.chat import build_chat_grammar
     from pegtool.parser.chat import ChatParser
 
-    spec = SCENARIOS[name]
+    spec = SCENARIOS[name] if spec is None else spec
     skip = _skip_reason(a, spec)
     if skip:
         return Outcome(name, "skip", skip)
@@ -236,7 +277,7 @@ def check_scenario(renderer: Renderer, a: Analysis, name: str, tools: list[dict[
             gp, text = model_text(renderer, a, _message(a, spec), tools, user)
         except PegtoolError:
             return Outcome(name, "skip", f"render failed: {getattr(exc, 'detail', exc)}"[:200])
-    if name != "content" and "reasoning" not in spec and not spec.get("calls"):
+    if not spec.get("content") and "reasoning" not in spec and not spec.get("calls"):
         return Outcome(name, "skip", "nothing to check")
     lost = _not_rendered(spec, text) or _ambiguous(a, spec, gp, text)
     if lost:
@@ -245,12 +286,27 @@ def check_scenario(renderer: Renderer, a: Analysis, name: str, tools: list[dict[
         grammar = build_chat_grammar(a, tools, generation_prompt=gp)
         msg = ChatParser(grammar).parse(text)
     except Exception as exc:  # noqa: BLE001 - a broken stage is reported in the table, not raised
-        return Outcome(name, "fail", f"{type(exc).__name__}: {exc}"[:200])
+        return Outcome(name, "fail", f"{type(exc).__name__}: {exc}"[:200], f"{type(exc).__name__}: {exc}")
     problem = _compare(_without_unrendered_nulls(spec, text), msg, dialects.renders_history_form(a))
-    return Outcome(name, "fail" if problem else "pass", problem + (f" | text={text[:120]!r}" if problem else ""))
+    if not problem:
+        return Outcome(name, "pass")
+    return Outcome(name, "fail", f"{problem} | text={text[:120]!r}", _explain(spec, msg, text))
+
+
+def _explain(spec: dict[str, Any], msg: Any, text: str) -> str:
+    """The whole story of a failed scenario: what was rendered, expected and parsed back."""
+    want = {"content": spec.get("content", ""), "reasoning": spec.get("reasoning", ""),
+            "calls": [{"name": n, "arguments": a} for n, a in spec.get("calls", [])]}
+    got = msg.to_openai()
+    lines = [f"model text: {text!r}", f"expected:   {json.dumps(want, ensure_ascii=False)}",
+             f"parsed:     {json.dumps(got, ensure_ascii=False)}"]
+    lines += [f"diagnostic: {d}" for d in msg.diagnostics]
+    return "\n".join(lines)
 
 
 def roundtrip_source(source: TemplateSource, tools: list[dict[str, Any]] | None = None) -> TemplateReport:
+    """Every scenario of :func:`scenarios_for` ``tools`` (the standard set by default)."""
+    scenarios = scenarios_for(tools)
     tools = tools if tools is not None else load_tools()
     try:
         a = analyze(source)
@@ -259,8 +315,8 @@ def roundtrip_source(source: TemplateSource, tools: list[dict[str, Any]] | None 
         return TemplateReport(source.name, ToolFormat.NONE.value, [Outcome(n, "skip", reason) for n in SCENARIOS])
     report = TemplateReport(source.name, a.tools.format.value, entries=a.dialects)
     renderer = Renderer(source)
-    for name in SCENARIOS:
-        report.outcomes.append(check_scenario(renderer, a, name, tools))
+    for name, spec in scenarios.items():
+        report.outcomes.append(check_scenario(renderer, a, name, tools, spec))
     return report
 
 
@@ -279,6 +335,6 @@ def roundtrip_table(paths: list[str | Path], tools: list[dict[str, Any]] | None 
 
 
 __all__ = ["SCENARIOS", "Outcome", "TemplateReport", "check_scenario", "model_text", "roundtrip_source",
-           "roundtrip_table", "strip_end_of_turn"]
+           "roundtrip_table", "scenarios_for", "strip_end_of_turn"]
 
 _ = P  # canary constants are shared with the probes

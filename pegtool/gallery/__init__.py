@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from pegtool.gallery.build import ARTEFACTS, FIXED_NOW, Built, build_template
 from pegtool.gallery.discover import Entry, find_templates
-from pegtool.gallery.runner import Generation, generate, load_tools, regen, standard_tools
+from pegtool.gallery.runner import (
+    Generation,
+    RegenResult,
+    generate,
+    load_tools,
+    regen,
+    run_regen,
+    standard_tools,
+)
 
 __all__ = [
     "ARTEFACTS",
@@ -19,10 +27,12 @@ __all__ = [
     "Built",
     "Entry",
     "Generation",
+    "RegenResult",
     "build_template",
     "find_templates",
     "generate",
     "load_tools",
     "regen",
+    "run_regen",
     "standard_tools",
 ]

@@ -172,6 +172,7 @@ def build_template(directory: Path, entry: Entry, tools: list[dict[str, Any]],
 
 def _fill(built: Built, st: _Stages, path: Path, tools: list[dict[str, Any]],
           standard_tools: list[dict[str, Any]]) -> None:
+    del standard_tools  # the round trip calls the gallery's tools (scenarios_for picks the scenarios)
     source = st.run("load", lambda: _load(path, built.entry))
     fmt = st.run("load", lambda: _chat_format(source)) if source is not None else None
     if fmt is not None:
@@ -181,7 +182,7 @@ def _fill(built: Built, st: _Stages, path: Path, tools: list[dict[str, Any]],
     if grammar is not None:
         built.server = _server_fields(grammar)  # computed by _prepare, within the stage's limits
     if built.analysis is not None and roundtrip_available():
-        built.roundtrip = st.run("roundtrip", lambda: _roundtrip(source, standard_tools))
+        built.roundtrip = st.run("roundtrip", lambda: _roundtrip(source, tools))
     built.files["analysis.json"] = dumps(built.analysis if built.analysis is not None
                                          else {"error": _first_error(built)})
     built.files["grammar.gbnf"] = _gbnf_text(built, grammar, "grammar", "auto")

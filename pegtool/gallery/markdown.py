@@ -185,14 +185,26 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def index_md(builts: Sequence[Built]) -> str:
-    """The gallery's ``INDEX.md``: one row per template."""
+def plural(n: int, word: str) -> str:
+    """``1 template``, ``2 templates``.
+
+    >>> plural(1, "template"), plural(0, "file")
+    ('1 template', '0 files')
+    """
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def index_md(builts: Sequence[Built], tools: str = "") -> str:
+    """The gallery's ``INDEX.md``: one row per template. ``tools`` describes a custom tool set
+    (empty: the standard one)."""
     failed = sum(1 for b in builts if b.errors)
+    tool_set = tools or "the standard tool set"
     lines = [
         "# Template gallery", "",
-        f"{HEADER} {len(builts)} templates, {failed} with errors. Each folder holds `analysis.json`, "
-        "`grammar.gbnf` (tool_choice auto, the standard tool set), `grammar-required.gbnf`, "
-        "`server.json` (llama-server fields) and `SUMMARY.md`.", "",
+        f"{HEADER} {plural(len(builts), 'template')}, {failed} with errors. Each folder holds `analysis.json`, "
+        f"`grammar.gbnf` (tool_choice auto, {tool_set}), `grammar-required.gbnf`, "
+        "`server.json` (llama-server fields) and `SUMMARY.md`."
+        + (" The round trip calls these tools too." if tools else ""), "",
         "| Template | Tool calls | Reasoning | Trigger | Round trip | Errors |",
         "|---|---|---|---|---|---|",
     ]

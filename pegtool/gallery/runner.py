@@ -22,9 +22,9 @@ from typing import Any, TextIO
 from pegtool.errors import PegtoolError
 from pegtool.gallery.build import ARTEFACTS, Built, build_template, clean_error
 from pegtool.gallery.discover import Entry, find_templates
-from pegtool.gallery.markdown import index_md
+from pegtool.gallery.markdown import index_md, plural
 from pegtool.gallery.progress import Progress
-from pegtool.gallery.sync import compare, diffs, write
+from pegtool.gallery.sync import Changes, compare, diffs, write
 
 INDEX = "INDEX.md"
 MAX_JOBS = 4
@@ -132,15 +132,75 @@ def generate(directory: str | Path, *, tools_path: str | Path | None = None, job
     if results is None:
         results = _build_serial(d, entries, tools, standard, step)
     gen = Generation([b for b, _ in results], [s for _, s in results], time.perf_counter() - start)
-    gen.expected = expected_files(gen.builts)
+    gen.expected = expected_files(gen.builts, tools_label(tools_path, tools, standard))
     return gen
 
 
-def expected_files(builts: list[Built]) -> dict[str, bytes]:
+def tools_label(path: str | Path | None, tools: Tools, standard: Tools) -> str:
+    """How INDEX.md names a custom tool set (its file name and tool names); empty for the standard
+    set. No directory: the page must not depend on where the file was."""
+    if path is None or tools == standard:
+        return ""
+    names = ", ".join(f"`{t.get('function', t).get('name', '?')}`" for t in tools)
+    return f"the tools of `{Path(path).name}`: {names}" if names else f"the tools of `{Path(path).name}` (none)"
+
+
+def expected_files(builts: list[Built], tools: str = "") -> dict[str, bytes]:
     """Every file regen owns, relative to the gallery directory, as bytes."""
     files = {f"{b.entry.stem}/{name}": text.encode("utf-8") for b in builts for name, text in b.files.items()}
-    files[INDEX] = index_md(builts).encode("utf-8")
+    files[INDEX] = index_md(builts, tools).encode("utf-8")
     return files
+
+
+@dataclass
+class RegenResult:
+    """What one ``regen`` run found (and, unless ``check``, wrote)."""
+
+    directory: Path
+    gen: Generation
+    changes: Changes
+    check: bool
+    command: str  # how to rerun it without --check (for the STALE hint)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.check and self.changes.stale)
+
+    def diff(self) -> str:
+        return diffs(self.directory, self.gen.expected, self.changes) if self.check else ""
+
+    def report(self) -> str:
+        return _report(self.gen, self.changes, self.check, self.command)
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.changes
+        return {"ok": self.ok, "check": self.check, "templates": len(self.gen.builts),
+                "seconds": round(self.gen.total_seconds, 2),
+                "with_errors": {b.entry.stem: b.errors for b in self.gen.failed},
+                "changed": c.changed, "missing": c.missing, "extra": c.extra,
+                "written": [] if self.check else c.all(), "diff": self.diff()}
+
+
+def run_regen(directory: str | Path, *, tools_path: str | Path | None = None, check: bool = False,
+              jobs: int | None = None, progress_stream: TextIO | None = None, quiet: bool = False) -> RegenResult:
+    """Regenerate (or, with ``check``, compare) the gallery in ``directory``; progress goes to
+    ``progress_stream`` (stderr by default; nothing with ``quiet``)."""
+    stream = sys.stderr if progress_stream is None else progress_stream
+    d = Path(directory)
+    if not d.exists():
+        raise PegtoolError(f"{d}: no such directory")
+    n = len(find_templates(d)) if d.is_dir() else 0
+    progress = None if quiet else Progress(n, stream, label="regen --check" if check else "regen")
+    try:
+        gen = generate(d, tools_path=tools_path, jobs=jobs, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    changes = compare(d, gen.expected, [b.entry.stem for b in gen.builts])
+    if not check:
+        write(d, gen.expected, changes)
+    command = f"pegtool regen {directory}" + (f" --tools {tools_path}" if tools_path is not None else "")
+    return RegenResult(d, gen, changes, check, command)
 
 
 def regen(directory: str | Path, *, tools_path: str | Path | None = None, check: bool = False,
@@ -151,30 +211,23 @@ def regen(directory: str | Path, *, tools_path: str | Path | None = None, check:
     missing or extra files). Templates that fail are reported in their artefacts, not raised.
     """
     out = sys.stdout if out is None else out
-    stream = sys.stderr if progress_stream is None else progress_stream
-    d = Path(directory)
-    n = len(find_templates(d)) if d.is_dir() else 0
-    progress = Progress(n, stream, label="regen --check" if check else "regen")
-    try:
-        gen = generate(d, tools_path=tools_path, jobs=jobs, progress=progress)
-    finally:
-        progress.close()
-    changes = compare(d, gen.expected, [b.entry.stem for b in gen.builts])
-    if check:
-        out.write(diffs(d, gen.expected, changes))
-    else:
-        write(d, gen.expected, changes)
-    out.write(_report(gen, changes, check) + "\n")
+    result = run_regen(directory, tools_path=tools_path, check=check, jobs=jobs, progress_stream=progress_stream)
+    out.write(result.diff())
+    out.write(result.report() + "\n")
     out.flush()
-    return not (check and changes.stale)
+    return result.ok
 
 
-def _report(gen: Generation, changes: Any, check: bool) -> str:
+def _report(gen: Generation, changes: Changes, check: bool, command: str = "pegtool regen") -> str:
+    label = "regen --check" if check else "regen"
     names = [b.entry.stem for b in gen.failed]
-    errs = ", ".join(names[:8]) + (f", ... ({len(names) - 8} more)" if len(names) > 8 else "") if names else "none"
-    head = f"{len(gen.builts)} templates in {gen.total_seconds:.1f}s; with errors: {len(gen.failed)} ({errs})"
-    counts = f"{len(changes.changed)} changed, {len(changes.missing)} missing, {len(changes.extra)} extra"
+    shown = ", ".join(names[:8]) + (f", ... ({len(names) - 8} more)" if len(names) > 8 else "")
+    errors = f"{len(names)} with errors ({shown})" if names else "no errors"
+    head = f"{plural(len(gen.builts), 'template')} in {gen.total_seconds:.1f}s, {errors}"
+    counts = (f"{plural(len(changes.changed), 'file')} changed, {len(changes.missing)} missing, "
+              f"{len(changes.extra)} extra")
     if check:
-        verdict = "up to date" if not changes.stale else f"STALE: {counts}; run `pegtool regen DIR`"
-        return f"regen --check: {head}\nregen --check: {verdict}"
-    return f"regen: {head}\nregen: {counts} -> written" if changes.stale else f"regen: {head}\nregen: up to date"
+        verdict = "up to date" if not changes.stale else f"STALE: {counts}; run `{command}`"
+    else:
+        verdict = f"{counts}: written" if changes.stale else "up to date"
+    return f"{label}: {head}\n{label}: {verdict}"

@@ -24,23 +24,29 @@ from pegtool.gbnf.triggers import (
 from pegtool.gbnf.validate import check_gbnf
 
 
-def json_schema_to_gbnf(schema: Any) -> str:
-    """GBNF whose root is the value grammar of a JSON Schema (dict/bool, or its JSON text)."""
+def json_schema_to_gbnf(schema: Any, *, warn: bool = True) -> GbnfText:
+    """GBNF whose root is the value grammar of a JSON Schema (dict/bool, or its JSON text).
+
+    Keywords the grammar cannot enforce are listed in ``.warnings`` (``schema #/pointer: ...``)
+    and, with ``warn``, issued as :class:`pegtool.UnsupportedSchemaWarning`."""
     import json
 
+    from pegtool.errors import SchemaError
     from pegtool.grammar.builder import GrammarBuilder
+    from pegtool.grammar.schema import issue_warnings, schema_to_ir
 
-    try:
-        from pegtool.grammar import schema as schema_mod
-    except ImportError as exc:  # pragma: no cover - depends on the schema module
-        raise GbnfError("pegtool.grammar.schema is unavailable") from exc
     if isinstance(schema, str):
-        schema = json.loads(schema)
+        try:
+            schema = json.loads(schema)
+        except ValueError as exc:
+            raise SchemaError(f"not valid JSON: {exc}") from exc
     b = GrammarBuilder()
-    ref, found = schema_mod.schema_to_ir(schema, b, "schema")
+    ref, found = schema_to_ir(schema, b, "schema")
     b.define("root", ref)
-    text = to_gbnf(b.build("root"))
-    warns = tuple(f"schema {w.pointer}: {w.message}" for w in found)
+    text = to_gbnf(b.build("root"), warn=False)
+    if warn:
+        issue_warnings(found, stacklevel=2)
+    warns = tuple(dict.fromkeys(line for w in found for line in w.lines()))
     return GbnfText(str(text), warns + text.warnings) if warns else text
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pegtool.errors import GrammarError
 from pegtool.gbnf import automaton, charset, escape
@@ -80,6 +81,10 @@ from pegtool.grammar.ir import (
     one_side,
     walk,
 )
+from pegtool.grammar.origins import Origins
+
+if TYPE_CHECKING:
+    from pegtool.grammar.schema import SchemaWarning
 
 MAX_REPEAT = 2000
 ALT, SEQ, ATOM = 0, 1, 2
@@ -113,15 +118,23 @@ class _NonEmptyUntil:
 Expr = tuple[str, int]
 
 
-def to_gbnf(grammar: Grammar, *, lazy: bool = False, check: bool = True) -> GbnfText:
+def to_gbnf(grammar: Grammar, *, lazy: bool = False, check: bool = True, warn: bool = True,
+            origins: Origins | None = None) -> GbnfText:
     """GBNF for ``grammar``; ``lazy=True``: root is the choice of all ``Trigger`` items (what
-    llama.cpp constrains once a trigger fired)."""
-    grammar, schema_warnings = lower_json(grammar)
+    llama.cpp constrains once a trigger fired). Schema keywords the grammar does not enforce are
+    listed in ``.warnings`` and, with ``warn``, issued as ``UnsupportedSchemaWarning``s; ``origins``
+    (recorded while building a chat grammar) lets them name the tool and parameter."""
+    grammar, found = lower_schemas(grammar)
     _check_refs(grammar)
     grammar = simplify(grammar)
     text = _Emitter(grammar).run(lazy)
-    if schema_warnings:
-        text = GbnfText(str(text), tuple(schema_warnings) + text.warnings)
+    if found:
+        lines = tuple(dict.fromkeys(line for w in found for line in w.lines(origins)))
+        text = GbnfText(str(text), lines + text.warnings)
+        if warn:
+            from pegtool.grammar.schema import issue_warnings
+
+            issue_warnings(found, origins, stacklevel=2)
     if check:
         from pegtool.gbnf.validate import check_gbnf
 
@@ -131,7 +144,7 @@ def to_gbnf(grammar: Grammar, *, lazy: bool = False, check: bool = True) -> Gbnf
     return text
 
 
-def lower_json(grammar: Grammar) -> tuple[Grammar, list[str]]:
+def lower_schemas(grammar: Grammar) -> tuple[Grammar, list[SchemaWarning]]:
     """``grammar`` with Json/JsonSchema/SchemaText lowered by ``pegtool.grammar.schema``, and the
     schema warnings (unsupported keywords, with their JSON pointer). Every ``Lenient`` becomes its
     generating side first: the GBNF holds the model to the strict form."""
@@ -139,12 +152,15 @@ def lower_json(grammar: Grammar) -> tuple[Grammar, list[str]]:
     json_nodes = (Json, JsonSchema, SchemaText)
     if not any(isinstance(n, json_nodes) for _, body in grammar.rules for n in walk(body)):
         return grammar, []
-    try:
-        from pegtool.grammar.schema import lower  # type: ignore[attr-defined]
-    except ImportError as exc:  # pragma: no cover - depends on the schema module being present
-        raise GbnfError("JSON nodes need pegtool.grammar.schema.lower, which is unavailable") from exc
-    lowered, found = lower(grammar)
-    return lowered, [f"schema {w.pointer}: {w.message}" for w in found]
+    from pegtool.grammar.schema import lower
+
+    return lower(grammar)
+
+
+def lower_json(grammar: Grammar) -> tuple[Grammar, list[str]]:
+    """:func:`lower_schemas` with the warnings as text (``schema #/pointer: message``)."""
+    lowered, found = lower_schemas(grammar)
+    return lowered, [line for w in found for line in w.lines()]
 
 
 def _check_refs(grammar: Grammar) -> None:

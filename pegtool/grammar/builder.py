@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pegtool.grammar import origins
 from pegtool.grammar.ir import (
     AnyChar,
     Atomic,
@@ -177,12 +178,16 @@ def json_value() -> Node:
 
 def json_schema(schema: Any) -> Node:
     """A JSON value valid under ``schema`` (a dict/bool JSON Schema)."""
-    return JsonSchema(canonical_schema(schema))
+    text = canonical_schema(schema)
+    origins.note(text)
+    return JsonSchema(text)
 
 
 def schema_text(schema: Any, *delimiters: str) -> Node:
     """Raw text up to a delimiter that satisfies ``schema`` as an unquoted string argument."""
-    return SchemaText(canonical_schema(schema), tuple(sorted(set(delimiters))))
+    text = canonical_schema(schema)
+    origins.note(text)
+    return SchemaText(text, tuple(sorted(set(delimiters))))
 
 
 def ref(name: str) -> Node:

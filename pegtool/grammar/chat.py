@@ -34,7 +34,7 @@ from pegtool.analysis.record import (
 )
 from pegtool.dialects.base import CallsOptions
 from pegtool.errors import GrammarError
-from pegtool.grammar import variants
+from pegtool.grammar import origins, variants
 from pegtool.grammar.builder import (
     GrammarBuilder,
     any_char,
@@ -278,7 +278,8 @@ def _text_until(stops: Sequence[str], read_stops: Sequence[str]) -> Node:
 def _content(a: Analysis, o: _Opts, stops: list[str], read_stops: Sequence[str] = ()) -> Node:
     if o.response_format is not None:
         schema = _response_schema(o.response_format)
-        return space() + capture(Tag.CONTENT, json_schema(schema)) + space()
+        with origins.where(tool="", param=""):
+            return space() + capture(Tag.CONTENT, json_schema(schema)) + space()
     plain = capture(Tag.CONTENT, _text_until(stops, read_stops))
     c = a.content
     if c.mode is ContentMode.PLAIN or not (c.start or c.end):
@@ -379,10 +380,11 @@ def _call(b: GrammarBuilder, t: Tools, fn: dict[str, Any], ids: str) -> Node:
     """One tool's call after the shared per-call start marker (factored out of the choice so the
     lazy trigger and the GBNF see one common prefix)."""
     name, params = fn.get("name", ""), fn.get("parameters") or {"type": "object"}
-    if t.format is ToolFormat.JSON_NATIVE:
-        return _json_call(b, t, name, params, ids) + mk(t.call_end, ids=ids)
-    args = _tagged_args(b, t, params) if t.format is ToolFormat.TAG_WITH_TAGGED and t.tagged \
-        else _json_args(b, params)
+    with origins.where(tool=name, param=""):
+        if t.format is ToolFormat.JSON_NATIVE:
+            return _json_call(b, t, name, params, ids) + mk(t.call_end, ids=ids)
+        args = _tagged_args(b, t, params) if t.format is ToolFormat.TAG_WITH_TAGGED and t.tagged \
+            else _json_args(b, params)
     return capture(Tag.TOOL_NAME, lit(name)) + mk(t.name_suffix, name, ids=ids) + args + mk(t.call_end, name, ids=ids)
 
 
@@ -449,7 +451,10 @@ def _tagged_args(b: GrammarBuilder, t: Tools, params: dict[str, Any]) -> Node:
     if not props:
         return lit("") if other is None else lenient(lit(""), opt(other + star(sep + other)))
     defs: dict[str, Any] = {k: params[k] for k in ("$defs", "definitions") if k in params}
-    args = {k: _tagged_arg(b, t, k, _with_defs(v, defs)) for k, v in props.items()}
+    args = {}
+    for k, v in props.items():
+        with origins.where(param=k):
+            args[k] = _tagged_arg(b, t, k, _with_defs(v, defs))
     one = choice(*[args[k] for k in sorted(args, key=lambda k: -len(k))], *([other] if other else []))
     # a template that leaves null arguments out renders a required nullable one as nothing
     required = [k for k in params.get("required", []) if k in props and not (ta.skips_null and _nullable(props[k]))]

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from pegtool.errors import SchemaError
+from pegtool.errors import PegtoolWarning, SchemaError
 from pegtool.grammar import json_rules as jr
 from pegtool.grammar.automata import (
     DFA,
@@ -46,6 +47,7 @@ from pegtool.grammar.automata import (
 from pegtool.grammar.builder import GrammarBuilder, choice, seq, until
 from pegtool.grammar.formats import format_regex, integer_range_regex
 from pegtool.grammar.ir import Grammar, Json, JsonSchema, Node, Ref, SchemaText, Seq, map_children, walk
+from pegtool.grammar.origins import Origins, describe
 from pegtool.grammar.regex import regex_dfa
 from pegtool.grammar.schema_check import check_schema
 from pegtool.grammar.schema_norm import (
@@ -69,8 +71,10 @@ INTEGER_RE = rf"-?(0|[1-9][0-9]{{0,{jr.MAX_DIGITS - 1}}})"
 NUMBER_RE = rf"{INTEGER_RE}(\.[0-9]{{1,{jr.MAX_DIGITS}}})?([eE][-+]?[0-9]{{1,{jr.MAX_DIGITS}}})?"
 
 
-class UnsupportedSchemaWarning(UserWarning):
-    """A schema keyword was not (fully) enforced by the grammar."""
+class UnsupportedSchemaWarning(PegtoolWarning):
+    """A schema keyword was not (fully) enforced by the grammar. The message says where (``tool
+    'f', parameter 'p': ...`` for a request's tools, ``schema #/pointer: ...`` otherwise);
+    ``pointer`` is relative to the schema the keyword is in, ``keyword`` names it."""
 
     def __init__(self, message: str, pointer: str = "", keyword: str = "") -> None:
         super().__init__(message)
@@ -83,6 +87,22 @@ class SchemaWarning:
     pointer: str
     keyword: str
     message: str
+    schema: str = ""  # the compact text of the schema ``pointer`` is relative to (set by ``lower``)
+
+    def lines(self, origins: Origins | None = None) -> list[str]:
+        """What to tell the user: one line per place (tool / parameter) the schema was made for."""
+        return describe(self.pointer, self.keyword, self.message, self.schema, origins)
+
+
+def issue_warnings(found: Iterable[SchemaWarning], origins: Origins | None = None, stacklevel: int = 2) -> None:
+    """``warnings.warn`` one :class:`UnsupportedSchemaWarning` per line of each warning (repeats
+    dropped), attributed to the caller's caller."""
+    seen: set[str] = set()
+    for w in found:
+        for line in w.lines(origins):
+            if line not in seen:
+                seen.add(line)
+                warnings.warn(UnsupportedSchemaWarning(line, w.pointer, w.keyword), stacklevel=stacklevel + 1)
 
 
 #: Largest maxLength enforced exactly on a raw (unquoted, delimiter-terminated) text argument.
@@ -129,7 +149,7 @@ class _Compiler:
     def check_keywords(self, schema: dict[str, Any], ptr: str) -> None:
         for key in schema:
             if key in UNSUPPORTED:
-                self.warn(f"{ptr}/{escape_pointer(key)}", key, f"keyword {key!r} is not enforced")
+                self.warn(f"{ptr}/{escape_pointer(key)}", key, f"keyword {key!r} is not enforced (a grammar cannot express it)")
             elif key not in KNOWN and not key.startswith("x-"):
                 self.warn(f"{ptr}/{escape_pointer(key)}", key, f"unknown keyword {key!r} ignored")
 
@@ -410,7 +430,8 @@ class _Compiler:
             dfa = self.string_dfa(s, "#")
             if dfa is None and hi is not None and hi > RAW_MAX_LENGTH:
                 # length x delimiter-avoidance states would make a grammar of hundreds of rules
-                self.warn("#/maxLength", "maxLength", f"maxLength {hi} > {RAW_MAX_LENGTH} is not enforced on raw text")
+                self.warn("#/maxLength", "maxLength", f"maxLength {hi} is not enforced (the value is raw "
+                          f"text, where only a maxLength up to {RAW_MAX_LENGTH} is)")
                 hi = None
             if dfa is None and (lo, hi) != (0, None):
                 dfa = length_range(lo, hi)
@@ -515,11 +536,11 @@ def _lower_node(node: Node, b: GrammarBuilder, found: list[SchemaWarning]) -> No
         return jr.json_value(b)
     if isinstance(node, JsonSchema):
         ref, warns = schema_to_ir(json.loads(node.schema), b, "schema")
-        found.extend(warns)
+        found.extend(replace(w, schema=node.schema) for w in warns)
         return ref
     assert isinstance(node, SchemaText)
     text, warns = schema_text_ir(json.loads(node.schema), node.delimiters, b, "schema-text")
-    found.extend(warns)
+    found.extend(replace(w, schema=node.schema) for w in warns)
     return text
 
 
@@ -531,19 +552,17 @@ def _substitute(node: Node, table: dict[Node, Node]) -> Node:
 
 def lower(grammar: Grammar) -> tuple[Grammar, list[SchemaWarning]]:
     """An equivalent grammar with every ``Json``/``JsonSchema``/``SchemaText`` node replaced by a
-    reference to core-node rules (shared rules are defined once). Cached per grammar. Each
-    warning is also issued with ``warnings.warn(UnsupportedSchemaWarning)``."""
+    reference to core-node rules (shared rules are defined once). Cached per grammar. The
+    warnings are returned, not issued: the caller knows where the schemas came from (see
+    :func:`issue_warnings`; :func:`pegtool.to_gbnf` issues them)."""
     lowered, found = _lower_cached(grammar)
-    for w in found:
-        warnings.warn(
-            UnsupportedSchemaWarning(f"{w.pointer}: {w.message}", w.pointer, w.keyword), stacklevel=2
-        )
     return lowered, list(found)
 
 
 __all__ = [
     "SchemaWarning",
     "UnsupportedSchemaWarning",
+    "issue_warnings",
     "lower",
     "schema_text_ir",
     "schema_to_ir",

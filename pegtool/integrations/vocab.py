@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from pegtool.errors import PegtoolWarning
 from pegtool.integrations.sampling import TOKEN, WORD, token_piece
 
 __all__ = ["TriggerWarning", "check_trigger_boundaries", "token_starts"]
@@ -23,7 +24,7 @@ AFTER = ("{", " ", "\n", "x", '"')
 _CACHE: dict[int, dict[str, list[str]]] = {}
 
 
-class TriggerWarning(UserWarning):
+class TriggerWarning(PegtoolWarning):
     """A lazy-grammar trigger that may fire mid-token on this model's vocabulary."""
 
 

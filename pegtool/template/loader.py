@@ -80,7 +80,10 @@ def _load_text(p: Path, variant: str | None) -> TemplateSource:
     if variant is not None:
         raise TemplateError(f"variant {variant!r} asked for, but a template file holds one template",
                             source=str(p))
-    return TemplateSource(text=_read_text(p), name=p.stem, origin=str(p))
+    text = _read_text(p)
+    if "{{" not in text and "{%" not in text:
+        raise TemplateError("not a chat template: no Jinja markup ({{ ... }} or {% ... %}) in it", source=str(p))
+    return TemplateSource(text=text, name=p.stem, origin=str(p))
 
 
 def _load_json(p: Path, variant: str | None) -> TemplateSource:
