@@ -8,8 +8,8 @@ from pegtool.errors import (
     GrammarError,
     ParseError,
     PegtoolError,
-    RequestError,
     PegtoolWarning,
+    RequestError,
     SchemaError,
     TemplateError,
 )

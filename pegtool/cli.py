@@ -321,7 +321,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_template(sp)
     sp.add_argument("--json", action="store_true", help="print the full analysis as JSON")
 
-    sp = add("parse", cmd_parse, "the OpenAI message parsed from model output (or one delta per line)")
+    sp = add("parse", cmd_parse, "the OpenAI message parsed from model output (or, with --stream, the chunks a server would send)")
     _add_template(sp)
     sp.add_argument("output", metavar="OUTPUT", nargs="?", default="-",
                     help="file holding the model's output ('-' or absent: stdin)")
@@ -334,7 +334,7 @@ def _parser() -> argparse.ArgumentParser:
                          "(role first, every delta, then the finish reason)")
     sp.add_argument("--chunk", type=int, default=1, metavar="N",
                     help="characters fed per chunk with --stream (default 1)")
-    sp.add_argument("--model", default="", help="the model name the --stream chunks carry")
+    sp.add_argument("--model", default="", metavar="NAME", help="the model name the --stream chunks carry")
 
     sp = add("grammar", cmd_grammar, "the GBNF for the tools, or all llama-server fields")
     _add_template(sp)

@@ -51,10 +51,6 @@ class GrammarError(PegtoolError):
     """An IR grammar is malformed (undefined rule, left recursion, bad bounds, ...)."""
 
 
-class RequestError(PegtoolError):
-    """A request is malformed (a tool without a name, an unknown ``tool_choice``, ...)."""
-
-
 class SchemaError(GrammarError):
     """A JSON Schema cannot be compiled (unsatisfiable, bad $ref, ...); ``pointer`` says where."""
 

@@ -252,11 +252,14 @@ class Renderer:
             "eos_token": self.source.eos_token,
         }
         context.update(kwargs)
-        with limits(self.timeout_s, self.max_output, self.now):
+        brought = input_size(messages, tools, kwargs)
+        bound = self.max_output + self.input_factor * brought
+        note = f" ({self.max_output:,} generated + {self.input_factor} x {brought:,} from the input)"
+        with limits(self.timeout_s, bound, self.now, note):
             context.setdefault("datetime", today())
             for _ in range(3):
                 try:
-                    return self._run(context)
+                    return self._run(context, bound, note)
                 except TemplateError as exc:
                     if isinstance(exc, RenderLimitError) and "recursion" in str(exc):
                         filled = _type_lists_as_any_of(context["tools"])
@@ -266,14 +269,7 @@ class Renderer:
                         filled = None
                     if filled is None:
                         raise
-                    context = {**context, "tools": filled, "messages": copy.deepcopy(messages)}
-            return self._run(context)
-
-
-        brought = input_size(messages, tools, kwargs)
-        bound = self.max_output + self.input_factor * brought
-        note = f" ({self.max_output:,} generated + {self.input_factor} x {brought:,} from the input)"
-        with limits(self.timeout_s, bound, self.now, note):
+                    context = {**context, "tools": filled, "messages": json_copy(messages)}
             return self._run(context, bound, note)
 
     def _run(self, context: dict[str, Any], bound: int, note: str) -> str:
