@@ -102,7 +102,9 @@ def test_ids_written_by_the_model_are_kept() -> None:
 
 def test_an_id_written_after_the_arguments_streams_as_a_dialect_id() -> None:
     """Mistral Nemo writes a call's id after its arguments; a stream sends the call (name, then
-    arguments) before that id exists, so it carries an id of the dialect's style and keeps it."""
+    arguments) once the arguments begin, before that id exists, so it carries an id of the
+    dialect's style and keeps it. (It waits until then: a Mistral call may also carry its id
+    before the arguments, ``[CALL_ID]``.)"""
     prep = _prep("mistralai-Mistral-Nemo-Instruct-2407")
     text = '[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "aB3dE5gH7"}]'
     s = prep.parser.stream()
@@ -111,7 +113,7 @@ def test_an_id_written_after_the_arguments_streams_as_a_dialect_id() -> None:
         if any("tool_calls" in d for d in s.feed(ch)) and seen_at is None:
             seen_at = i
     final = s.finish()
-    assert seen_at is not None and seen_at < text.index('"arguments"')
+    assert seen_at is not None and seen_at < text.index('"city"')
     assert _ids(final) == _ids(apply_deltas(s.deltas))
     assert re.fullmatch(r"[A-Za-z0-9]{9}", final.tool_calls[0].id)
     assert json.loads(final.tool_calls[0].arguments) == {"city": "Paris"}

@@ -214,9 +214,13 @@ def _call(
     if ident is not None and ident.partial and streaming:
         return None  # an id is sent whole, once
     written = ident.text(text).strip() if ident is not None else ""
-    if streaming and not ids_expected and ident is None:
-        # the model writes this call's id after its arguments: the stream sends the call now,
-        # with an id of the dialect's style, and keeps it (a call has one id per response)
+    if streaming and not ids_expected and ident is None and not ids.pinned(index):
+        # the model may write this call's id after its arguments: once they have begun (an id
+        # could still come before them: ``[CALL_ID]``) the stream sends the call with an id of
+        # the dialect's style and keeps it (a call has one id per response)
+        started = _child(node, Tag.TOOL_ARGS) is not None or any(c.tag is Tag.ARG for c in node.children)
+        if node.partial and not started:
+            return None
         ids.pin(index)
     call_id = ids.get(index, name_text) if (ids.pinned(index) or not written) else written
     args = _child(node, Tag.TOOL_ARGS)
