@@ -65,7 +65,14 @@ def _texts(path: Path) -> list[tuple[str, str, Any]]:
     return out
 
 
-def _check(judge: Any, name: str, text: str, a: Any, gp: str) -> str:
+_GRAMMARS: dict[tuple[int, str], tuple[Any, Any, Any, list[str]]] = {}
+
+
+def _grammars(a: Any, gp: str) -> tuple[Any, Any, list[str]]:
+    """(eager GBNF, lazy GBNF, trigger patterns) of one template's grammar, built once."""
+    hit = _GRAMMARS.get((id(a), gp))
+    if hit is not None and hit[0] is a:
+        return hit[1], hit[2], hit[3]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lazy_g = build_chat_grammar(a, TOOLS, generation_prompt=gp)
@@ -73,6 +80,13 @@ def _check(judge: Any, name: str, text: str, a: Any, gp: str) -> str:
         eager = to_gbnf(build_chat_grammar(a, TOOLS, generation_prompt=gp, tool_choice="required"), check=False)
         lazy = to_gbnf(lazy_g, lazy=True, check=False)
         patterns = [trigger_regex(t) for t in triggers_for(lazy_g)]
+    _GRAMMARS.clear()
+    _GRAMMARS[(id(a), gp)] = (a, eager, lazy, patterns)
+    return eager, lazy, patterns
+
+
+def _check(judge: Any, name: str, text: str, a: Any, gp: str) -> str:
+    eager, lazy, patterns = _grammars(a, gp)
     try:
         judge.tokenize(text)
     except PegtoolError:

@@ -257,8 +257,6 @@ def _called_tools(spec: dict[str, Any], tools: list[dict[str, Any]]) -> list[dic
 def check_scenario(renderer: Renderer, a: Analysis, name: str, tools: list[dict[str, Any]],
                    spec: dict[str, Any] | None = None) -> Outcome:
     """Round-trip one scenario (``spec``, by default ``SCENARIOS[name]``)."""
-    from pegtool.grammar.chat import build_chat_grammar
-    from pegtool.parser.chat import ChatParser
 
     spec = SCENARIOS[name] if spec is None else spec
     skip = _skip_reason(a, spec)
@@ -283,14 +281,32 @@ def check_scenario(renderer: Renderer, a: Analysis, name: str, tools: list[dict[
     if lost:
         return Outcome(name, "skip", lost)
     try:
-        grammar = build_chat_grammar(a, tools, generation_prompt=gp)
-        msg = ChatParser(grammar).parse(text)
+        msg = _parser_for(a, tools, gp).parse(text)
     except Exception as exc:  # noqa: BLE001 - a broken stage is reported in the table, not raised
         return Outcome(name, "fail", f"{type(exc).__name__}: {exc}"[:200], f"{type(exc).__name__}: {exc}")
     problem = _compare(_without_unrendered_nulls(spec, text), msg, dialects.renders_history_form(a))
     if not problem:
         return Outcome(name, "pass")
     return Outcome(name, "fail", f"{problem} | text={text[:120]!r}", _explain(spec, msg, text))
+
+
+#: the parsers of the last few (analysis, tools, generation prompt): a template's scenarios share one
+_PARSERS: dict[tuple[int, str, str], tuple[Analysis, Any]] = {}
+
+
+def _parser_for(a: Analysis, tools: list[dict[str, Any]], gp: str) -> Any:
+    from pegtool.grammar.chat import build_chat_grammar
+    from pegtool.parser.chat import ChatParser
+
+    key = (id(a), json.dumps(tools, sort_keys=False, default=str), gp)
+    hit = _PARSERS.get(key)
+    if hit is not None and hit[0] is a:
+        return hit[1]
+    parser = ChatParser(build_chat_grammar(a, tools, generation_prompt=gp))
+    if len(_PARSERS) >= 16:
+        _PARSERS.pop(next(iter(_PARSERS)))
+    _PARSERS[key] = (a, parser)
+    return parser
 
 
 def _explain(spec: dict[str, Any], msg: Any, text: str) -> str:
