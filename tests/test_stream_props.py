@@ -171,6 +171,11 @@ def _check_lag(parser: ChatParser, text: str, sent: list[ChatMessage], in_reason
             name = children[Tag.TOOL_NAME]
             ident = children.get(Tag.TOOL_ID)
             ready = max(name.end, ident.end if ident is not None and not parser.late_ids else 0)
+            if parser.late_ids and (ident is None or ident.start > name.end):
+                # a dialect whose id may follow the arguments: the call is sent once they begin
+                # (an id could still come before them)
+                begun = [c.start for c in call.children if c.tag in (Tag.TOOL_ARGS, Tag.ARG)]
+                ready = max(ready, min(begun, default=ready))
             if i >= ready + hold and not in_reasoning[i - 1] and parser.marked_calls:
                 assert len(msg.tool_calls) > k, ("call", k, i, text[max(0, i - 30):i])
             args = children.get(Tag.TOOL_ARGS)

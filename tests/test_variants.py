@@ -62,7 +62,7 @@ def _fmt(name: str) -> ChatFormat:
 @functools.cache
 def _prep(name: str, tool_set: str = "std", choice: str = "auto") -> Any:
     tools = TOOLS if tool_set == "std" else OPEN
-    return _fmt(name).prepare(MESSAGES, tools=tools, tool_choice=choice)
+    return _fmt(name).prepare(MESSAGES, tools=tools, tool_choice=choice, call_id_seed=0)
 
 
 def _calls(msg: ChatMessage) -> list[tuple[str, Any]]:
@@ -305,7 +305,7 @@ def test_deepseek_v31_without_section_markers() -> None:
 
 def test_deepseek_v31_reasoning_then_calls() -> None:
     text = "<think>need the weather</think>" + DS_CALLS + _ds("get_weather", PARIS) + DS_CALLS_END
-    prep = _fmt(DSV31).prepare(MESSAGES, tools=TOOLS, enable_thinking=True)
+    prep = _fmt(DSV31).prepare(MESSAGES, tools=TOOLS, enable_thinking=True, call_id_seed=0)
     msg = prep.parser.parse(text)
     assert _calls(msg) == [("get_weather", PARIS)] and "need the weather" in msg.reasoning_content
     assert _streamed(prep, text, 3).to_openai() == msg.to_openai()
