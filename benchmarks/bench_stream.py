@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from pegtool.format import ChatFormat  # noqa: E402
 from pegtool.messages import ChatMessage, apply_deltas  # noqa: E402
 
-BENCH = Path("/work/shared/bench")
+BENCH = ROOT.parent / "shared" / "bench"  # ../shared/bench from the project root
 STEMS = ["Qwen3.5-4B", "GLM-4.7-Flash", "deepseek-ai-DeepSeek-V3.1", "Qwen-QwQ-32B", "Kimi-K2-Thinking", "MiniMax-M2"]
 #: llama.cpp C++ parser (bench README): (one full parse ms, re-parse every 4-byte prefix ms).
 LLAMA_MS = {
