@@ -14,8 +14,9 @@ from test_stream_props import _cases, _chunks
 
 from pegtool.parser.chat import ChatParser
 
-BENCH = Path("/work/shared/bench")
 ROOT = Path(__file__).resolve().parents[1]
+#: ../shared/bench from the project root (a fresh clone has shared/ beside it)
+BENCH = ROOT.parent / "shared" / "bench"
 
 
 def _deltas(parser: ChatParser, pieces: list[str], fast: bool) -> tuple[list[list[dict[str, Any]]], Any]:
