@@ -163,7 +163,7 @@ def _wrap(sec: Section, calls: list[str]) -> str:
 
 
 def _prep(fmt: ChatFormat) -> Any:
-    return fmt.prepare([{"role": "user", "content": "Help me."}], tools=TOOLS)
+    return fmt.prepare([{"role": "user", "content": "Help me."}], tools=TOOLS, call_id_seed=0)
 
 
 def _calls(msg: ChatMessage) -> list[tuple[str, Any]]:

@@ -106,7 +106,7 @@ def cases() -> tuple[Case, ...]:
             continue
         a = Analysis.from_dict(data)
         gp, seeds = _seeds(folder.name, a, tools)
-        parser = ChatParser(build_chat_grammar(a, tools, generation_prompt=gp))
+        parser = ChatParser(build_chat_grammar(a, tools, generation_prompt=gp), id_seed=0)
         out.append(Case(folder.name, parser, seeds or ("Hello.",), _markup(parser), offered))
     return tuple(out)
 
