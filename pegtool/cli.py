@@ -109,7 +109,8 @@ def _prepare(args: argparse.Namespace, messages: list[dict[str, Any]] | None = N
     # parse / grammar take no conversation: a placeholder user turn renders the generation prompt;
     # `request` passes the client's messages as they are
     msgs = [{"role": "user", "content": "Hello"}] if messages is None else messages
-    return fmt.prepare(msgs, tools, tool_choice=choice, enable_thinking=getattr(args, "thinking", None))
+    return fmt.prepare(msgs, tools, tool_choice=choice, enable_thinking=getattr(args, "thinking", None),
+                       call_id_seed=getattr(args, "id_seed", None))
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -335,6 +336,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--chunk", type=int, default=1, metavar="N",
                     help="characters fed per chunk with --stream (default 1)")
     sp.add_argument("--model", default="", metavar="NAME", help="the model name the --stream chunks carry")
+    sp.add_argument("--id-seed", type=int, default=None, metavar="N",
+                    help="make the call ids pegtool generates reproducible (default: random, unique per response)")
 
     sp = add("grammar", cmd_grammar, "the GBNF for the tools, or all llama-server fields")
     _add_template(sp)

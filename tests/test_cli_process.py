@@ -176,13 +176,15 @@ def test_schema_errors_are_input_errors(tmp_path: Path) -> None:
 def test_parse_reads_a_file_or_stdin(tmp_path: Path) -> None:
     path = tmp_path / "out.txt"
     path.write_text("Sure.\n" + CALL, encoding="utf-8")
-    from_file = cli("parse", QWEN, str(path), "--tools", TOOLS)
-    from_stdin = cli("parse", QWEN, "-", "--tools", TOOLS, stdin="Sure.\n" + CALL)
-    implicit = cli("parse", QWEN, "--tools", TOOLS, stdin="Sure.\n" + CALL)
+    from_file = cli("parse", QWEN, str(path), "--tools", TOOLS, "--id-seed", "7")
+    from_stdin = cli("parse", QWEN, "-", "--tools", TOOLS, "--id-seed", "7", stdin="Sure.\n" + CALL)
+    implicit = cli("parse", QWEN, "--tools", TOOLS, "--id-seed", "7", stdin="Sure.\n" + CALL)
     assert from_file.returncode == from_stdin.returncode == implicit.returncode == 0
     assert from_file.stdout == from_stdin.stdout == implicit.stdout
     msg = json.loads(from_file.stdout)
     assert msg["tool_calls"][0]["function"]["name"] == "get_weather"
+    unseeded = [json.loads(cli("parse", QWEN, str(path), "--tools", TOOLS).stdout) for _ in range(2)]
+    assert unseeded[0]["tool_calls"][0]["id"] != unseeded[1]["tool_calls"][0]["id"]  # unique per response
     missing = cli("parse", QWEN, str(tmp_path / "nope.txt"))
     assert missing.returncode == 3 and "nope.txt" in missing.stderr and missing.stdout == ""
 

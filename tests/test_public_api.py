@@ -8,8 +8,7 @@ import pegtool
 EXPECTED = [
     "AnalysisError", "ChatFormat", "ChatMessage", "Diagnostic", "Grammar", "GrammarError",
     "ParseError", "Parser", "PegtoolError", "Prepared", "RequestError", "SchemaError", "Status", "Tag",
-    "TemplateError", "ToolCall", "__version__", "json_schema_to_gbnf", "to_gbnf",
-    "ParseError", "Parser", "PegtoolError", "PegtoolWarning", "Prepared", "SchemaError", "Status", "Tag",
+    "PegtoolWarning",
     "TemplateError", "ToolCall", "UnsupportedSchemaWarning", "__version__", "json_schema_to_gbnf", "to_gbnf",
 ]
 
@@ -21,7 +20,7 @@ def test_all_is_pinned() -> None:
 
 
 def test_errors_form_one_tree() -> None:
-    for name in ("AnalysisError", "GrammarError", "ParseError", "SchemaError", "TemplateError"):
+    for name in ("AnalysisError", "GrammarError", "ParseError", "RequestError", "SchemaError", "TemplateError"):
         assert issubclass(getattr(pegtool, name), pegtool.PegtoolError)
 
 
