@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pegtool import __version__
-from pegtool.errors import ParseError, PegtoolError, PegtoolWarning, caret_context, line_col
+from pegtool.errors import ParseError, PegtoolError, PegtoolWarning, RequestError, caret_context, line_col
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_INPUT = 0, 1, 2, 3
 EXIT_CODES = (
@@ -200,10 +200,13 @@ def cmd_request(args: argparse.Namespace) -> int:
     messages = _read_json(args.messages, " (messages)")
     if isinstance(messages, dict):
         messages = messages.get("messages", messages)
-    if not isinstance(messages, list) or not messages:
-        raise PegtoolError(f"{args.messages}: messages must be a non-empty JSON list (or an object with "
-                           "a 'messages' list)")
-    _emit(_prepare(args, messages).to_llama_server())
+    try:  # the request layer names what is wrong (an empty list, a message without a role, ...)
+        prep = _prepare(args, messages)
+    except RequestError as exc:
+        if not exc.field.startswith("messages"):
+            raise
+        raise PegtoolError(f"{args.messages}: {exc}") from exc
+    _emit(prep.to_llama_server())
     return EXIT_OK
 
 

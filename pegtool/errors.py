@@ -59,6 +59,17 @@ class SchemaError(GrammarError):
         self.pointer = pointer
 
 
+class ToolSchemaError(RequestError, SchemaError):
+    """A tool offered in a request has a JSON Schema that cannot be compiled. It is both a
+    :class:`RequestError` (the client sent it: answer 4xx) and a :class:`SchemaError` (the same
+    problem ``pegtool schema`` reports); ``field`` names the tool's parameters, ``pointer`` the
+    place inside the schema."""
+
+    def __init__(self, message: str, field: str = "", pointer: str = "") -> None:
+        Exception.__init__(self, f"{field}: {message}" if field else message)
+        self.field, self.detail, self.pointer = field, message, pointer
+
+
 def caret_context(text: str, pos: int, width: int = 60) -> str:
     """The line of ``text`` holding ``pos`` with a caret under it (long lines are windowed).
 

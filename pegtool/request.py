@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from pegtool.errors import RequestError, SchemaError
+from pegtool.errors import RequestError, SchemaError, ToolSchemaError
 
 REASONING_FORMATS = ("auto", "none", "deepseek", "deepseek-legacy")
 TOOL_CHOICES = ("auto", "required", "none")
@@ -81,18 +81,23 @@ def _check_parameters(params: Any, name: str, where: str) -> None:
         return
     if not isinstance(params, Mapping):
         raise RequestError(f"tool {name!r}: must be a JSON Schema object, got {type(params).__name__}", where)
+    from pegtool.grammar.schema_check import check_schema
+
     try:
+        check_schema(params)  # iterative, bounded: safe before anything recursive touches the schema
         key = json.dumps(params, sort_keys=True, ensure_ascii=False)
+    except SchemaError as exc:
+        raise ToolSchemaError(f"tool {name!r}: invalid JSON Schema: {exc}", where, exc.pointer) from exc
     except (TypeError, ValueError) as exc:
         raise RequestError(f"tool {name!r}: the schema is not JSON data ({exc})", where) from exc
     problem = _schema_problem(key)
     if problem:
         # the same message ``pegtool schema`` prints for this schema
-        raise RequestError(f"tool {name!r}: invalid JSON Schema: {problem}", where)
+        raise ToolSchemaError(f"tool {name!r}: invalid JSON Schema: {problem[0]}", where, problem[1])
 
 
 @lru_cache(maxsize=512)
-def _schema_problem(schema_json: str) -> str:
+def _schema_problem(schema_json: str) -> tuple[str, str] | None:
     """Why the schema cannot be compiled ("" when it can), by the compiler ``pegtool schema`` uses
     (cached: a server sees the same tools on every request)."""
     from pegtool.grammar.builder import GrammarBuilder
@@ -101,10 +106,10 @@ def _schema_problem(schema_json: str) -> str:
     try:
         schema_to_ir(json.loads(schema_json), GrammarBuilder(), "params")
     except SchemaError as exc:
-        return str(exc)
+        return str(exc), exc.pointer
     except RecursionError:
-        return "the schema nests too deeply"
-    return ""
+        return "#: the schema nests too deeply", "#"
+    return None
 
 
 def check_tool_choice(choice: Any, tools: Sequence[Mapping[str, Any]]) -> Any:

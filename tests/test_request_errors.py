@@ -77,9 +77,10 @@ def test_unknown_parameter_type_reported_like_pegtool_schema(qwen: pegtool.ChatF
     tool = {"type": "function", "function": {"name": "search", "parameters": schema}}
     err = _error(qwen, tools=[tool])
     assert err.field == "tools[0].function.parameters" and "'search'" in str(err)
+    assert isinstance(err, pegtool.SchemaError)  # also what `pegtool schema` raises
     monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(schema)))
     assert main(["schema", "-"]) == EXIT_INPUT
-    schema_message = capsys.readouterr().err.removeprefix("pegtool: ").strip()
+    schema_message = capsys.readouterr().err.removeprefix("pegtool: error: ").strip()
     assert schema_message and schema_message in str(err)
 
 

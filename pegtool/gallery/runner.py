@@ -50,9 +50,14 @@ def load_tools(path: str | Path | None) -> Tools:
 
 
 def _tool_list(data: Any, where: str) -> Tools:
-    tools = data["tools"] if isinstance(data, dict) and "tools" in data else data
-    if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
-        raise PegtoolError(f"{where}: tools must be a JSON list of tool objects")
+    from pegtool.errors import RequestError
+    from pegtool.request import check_tools
+
+    tools = data["tools"] if isinstance(data, dict) and isinstance(data.get("tools"), list) else data
+    try:
+        check_tools(tools)  # the request layer's message (a single tool object, a nameless tool, ...)
+    except RequestError as exc:
+        raise PegtoolError(f"{where}: {exc}") from exc
     return tools
 
 
