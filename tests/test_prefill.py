@@ -166,7 +166,7 @@ def test_reasoning_the_template_drops_goes_after_the_generation_prompt() -> None
 def test_continuation_with_a_tool_call() -> None:
     fmt = pegtool.ChatFormat.load(ROOT / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja")
     messages = [*USER, {"role": "assistant", "content": "Let me check the weather."}]
-    prep = fmt.prepare(messages, TOOLS)
+    prep = fmt.prepare(messages, TOOLS, call_id_seed=0)
     call = '\n<tool_call>\n{"name": "get_weather", "arguments": {"location": "Paris"}}\n</tool_call>'
     msg = prep.parser.parse(call)
     assert msg.content.strip() == "Let me check the weather." and [c.name for c in msg.tool_calls] == ["get_weather"]
@@ -274,7 +274,7 @@ def test_llama_cpp_continuation_modes() -> None:
 def test_prefilled_reasoning_then_a_call_in_any_chunking(reasoning_format: str) -> None:
     fmt = pegtool.ChatFormat.load(ROOT / "templates" / "Qwen3.5-4B.jinja")
     messages = [*USER, {"role": "assistant", "content": "", "reasoning_content": "The user wants wea"}]
-    prep = fmt.prepare(messages, TOOLS, reasoning_format=reasoning_format)
+    prep = fmt.prepare(messages, TOOLS, reasoning_format=reasoning_format, call_id_seed=0)
     more = ("ther.\n</think>\n\n<tool_call>\n<function=get_weather>\n<parameter=location>\nParis\n"
             "</parameter>\n</function>\n</tool_call>")
     whole = prep.parser.parse(more)

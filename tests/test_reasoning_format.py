@@ -105,7 +105,7 @@ def test_none_and_legacy_with_a_tool_call() -> None:
     fmt = pegtool.ChatFormat.load(ROOT / "templates" / "Qwen3.5-4B.jinja")
     call = '<tool_call>\n<function=get_weather>\n<parameter=location>\nParis\n</parameter>\n</function>\n</tool_call>'
     text = "Weather lookup needed.\n</think>\n\nLet me check.\n" + call
-    msgs = {f: fmt.prepare(USER, TOOLS, reasoning_format=f).parser.parse(text) for f in FORMATS}
+    msgs = {f: fmt.prepare(USER, TOOLS, reasoning_format=f, call_id_seed=0).parser.parse(text) for f in FORMATS}
     for f in FORMATS:
         assert [c.name for c in msgs[f].tool_calls] == ["get_weather"], f
         assert json.loads(msgs[f].tool_calls[0].arguments) == {"location": "Paris"}
@@ -163,7 +163,7 @@ def test_llama_cpp_model_opened_block() -> None:
 def test_any_chunking_gives_the_same_deltas(name: str, reasoning_format: str) -> None:
     """One character at a time or in uneven pieces: the deltas add up to the parse, never retracted."""
     fmt = pegtool.ChatFormat.load(ROOT / "templates" / name)
-    prep = fmt.prepare(USER, TOOLS, reasoning_format=reasoning_format)
+    prep = fmt.prepare(USER, TOOLS, reasoning_format=reasoning_format, call_id_seed=0)
     r = fmt.analysis.reasoning
     text = ("" if prep.reasoning_open else r.start) + R + r.end + C
     whole = prep.parser.parse(text)

@@ -108,13 +108,24 @@ def _calls(b: GrammarBuilder, fns: Sequence[dict[str, Any]], strict: bool) -> No
 
 
 def _plain_messages(extract_reasoning: bool) -> tuple[Node, Node, Node]:
-    """(analysis, preamble, final) messages without a recipient."""
+    """(analysis, preamble, final) messages without a recipient. Without extraction (reasoning
+    format "none") each message is content as written, its channel header included."""
     body_stops = _BODY_STOPS
-    analysis_tag = Tag.REASONING if extract_reasoning else Tag.CONTENT
-    analysis = lit(CHANNEL + "analysis" + MESSAGE) + capture(analysis_tag, until(*body_stops))
-    preamble = lit(CHANNEL + "commentary" + MESSAGE) + capture(Tag.CONTENT, until(*body_stops))
-    final = lit(CHANNEL + "final" + MESSAGE) + capture(Tag.CONTENT, until(*body_stops))
-    return analysis, preamble, final
+    keep = _keeper(extract_reasoning)
+
+    def message(channel: str, tag: Tag) -> Node:
+        return keep(lit(CHANNEL + channel + MESSAGE) + capture(tag, until(*body_stops))) if extract_reasoning \
+            else keep(lit(CHANNEL + channel + MESSAGE) + until(*body_stops))
+
+    return message("analysis", Tag.REASONING), message("commentary", Tag.CONTENT), message("final", Tag.CONTENT)
+
+
+def _keeper(extract_reasoning: bool) -> Any:
+    """Identity when reasoning is extracted; else a capture that keeps a piece of markup as content,
+    so the message reads exactly as the model wrote it (calls excepted)."""
+    if extract_reasoning:
+        return lambda node: node
+    return lambda node: capture(Tag.CONTENT, node)
 
 
 def harmony_root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], *, tool_choice: Any = "auto",
@@ -127,16 +138,19 @@ def harmony_root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], *, tool_choic
     call whatever ``parallel`` says: the model ends its turn at ``<|call|>``; reading takes more."""
     del parallel
     analysis, preamble, final = _plain_messages(extract_reasoning)
+    keep = _keeper(extract_reasoning)
     plain = choice(analysis, preamble, final)
     role = lit(START) + opt(lit("assistant"))
-    sep = space() + lit(END) + space() + role
-    tail = space() + opt(lit(RETURN) | lit(END)) + space() + end()
+    sep = keep(space() + lit(END) + space() + opt(role))
+    tail = keep(space() + opt(lit(RETURN) | lit(END)) + space()) + end()
     # what a text without recipient reads as: unknown channels keep their body as content
     word = repeat(chars([("a", "z"), ("A", "Z"), ("0", "9"), ("_", "_")]), 1, 32)
-    other = lit(CHANNEL) + word + lit(MESSAGE) + capture(Tag.CONTENT, until(*_BODY_STOPS))
-    lead = star(choice(plain, other) + sep)
+    other = keep(lit(CHANNEL) + word + lit(MESSAGE)) + capture(Tag.CONTENT, until(*_BODY_STOPS))
+    # a last message with no channel header at all (after a bare <|end|>) is content
+    last = choice(plain, other, capture(Tag.CONTENT, until(*_BODY_STOPS)))
+    lead = keep(space()) + star(choice(plain, other) + sep)
     if not fns or tool_choice == "none":
-        return space() + lead + opt(choice(plain, other)) + tail
+        return lead + opt(last) + tail
     strict_one = _calls(b, fns, strict=True)
     loose_one = _calls(b, fns, strict=False)
     call_end = space() + opt(lit(CALL))
@@ -148,8 +162,8 @@ def harmony_root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], *, tool_choic
     region = trigger(lenient(strict_region, loose_region))
     forced = tool_choice == "required" or isinstance(tool_choice, dict)
     if forced:
-        return space() + lead + region
-    return space() + lead + (region | (opt(choice(plain, other)) + tail))
+        return lead + region
+    return lead + (region | (opt(last) + tail))
 
 
 # --- the registry entry ---------------------------------------------------------------------------
