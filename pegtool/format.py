@@ -430,7 +430,10 @@ class ChatFormat:
         continuing = wants_continuation(messages, continue_final_message)
         with operation("prepare", LIMITS.prepare_timeout_s,
                        "PEGTOOL_PREPARE_TIMEOUT or pegtool.template.sandbox.LIMITS.prepare_timeout_s"):
-            prompt, rendered_tools, kw = self._render_prompt(messages, envelopes, kw,
+            # continuing: the history alone picks the tool form (a template may refuse the message
+            # being continued as it stands, e.g. reasoning without content)
+            probe = messages[:-1] if continuing is not None and len(messages) > 1 else messages
+            prompt, rendered_tools, kw = self._render_prompt(probe, envelopes, kw,
                                                              add_generation_prompt and continuing is None)
             gen = self._generation_prompt(messages, rendered_tools, prompt, kw) \
                 if add_generation_prompt and continuing is None else ""

@@ -120,7 +120,12 @@ def build_prefill(render: Callable[[list[dict[str, Any]], bool], str], messages:
         msg = {**last, field: text}
         if state == "reasoning":
             msg["content"] = ""
-        rendered = render([*history, msg], False)
+        try:
+            rendered = render([*history, msg], False)
+        except PegtoolError:
+            if state != "reasoning":
+                raise
+            return "", -1  # the template refuses a message with reasoning and no content: as if dropped
         return rendered, rendered.rfind(_CUT)  # the last one: the message continued
 
     field = "content" if state == "content" else key

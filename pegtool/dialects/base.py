@@ -176,6 +176,7 @@ class OutputOptions:
     parallel: bool
     extract_reasoning: bool  # False: reasoning stays inline in the content
     generation_prompt: str
+    in_reasoning: bool = False  # the prompt ends inside a reasoning block (a prefill continuing it)
 
 
 class NamedDialect:

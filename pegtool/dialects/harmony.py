@@ -129,7 +129,7 @@ def _keeper(extract_reasoning: bool) -> Any:
 
 
 def harmony_root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], *, tool_choice: Any = "auto",
-                 parallel: bool = True, extract_reasoning: bool = True) -> Node:
+                 parallel: bool = True, extract_reasoning: bool = True, in_reasoning: bool = False) -> Node:
     """The whole output after ``<|start|>assistant``.
 
     ``root = (plain SEP)* (trigger(calls rest) | plain? tail)``: plain messages (analysis,
@@ -137,6 +137,17 @@ def harmony_root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], *, tool_choic
     lazy grammar starts at the first call header) or the last plain message. Generation writes one
     call whatever ``parallel`` says: the model ends its turn at ``<|call|>``; reading takes more."""
     del parallel
+    whole = _root(b, fns, tool_choice, extract_reasoning)
+    if not in_reasoning:
+        return whole
+    # the prompt ends inside an analysis message (a prefill continuing it): its body comes first
+    body = capture(Tag.REASONING if extract_reasoning else Tag.CONTENT, until(*_BODY_STOPS))
+    ends = _keeper(extract_reasoning)(space() + opt(lit(RETURN) | lit(END)) + space()) + end()
+    sep = _keeper(extract_reasoning)(space() + lit(END) + space() + opt(lit(START) + opt(lit("assistant"))))
+    return body + choice(sep + whole, ends)
+
+
+def _root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], tool_choice: Any, extract_reasoning: bool) -> Node:
     analysis, preamble, final = _plain_messages(extract_reasoning)
     keep = _keeper(extract_reasoning)
     plain = choice(analysis, preamble, final)
@@ -196,7 +207,7 @@ class Harmony(NamedDialect):
              opts: OutputOptions) -> Node | None:
         del a
         return harmony_root(b, fns, tool_choice=opts.tool_choice, parallel=opts.parallel,
-                            extract_reasoning=opts.extract_reasoning)
+                            extract_reasoning=opts.extract_reasoning, in_reasoning=opts.in_reasoning)
 
 
 DIALECT = Harmony()

@@ -91,7 +91,8 @@ def build_chat_grammar(analysis: Analysis, tools: Sequence[dict[str, Any]] | Non
     b = GrammarBuilder()
     offered = _offered(tools or [], tool_choice)
     whole = dialects.output_root(b, analysis, offered, dialects.OutputOptions(
-        tool_choice if offered else "none", parallel_tool_calls, opts.extract_reasoning, generation_prompt))
+        tool_choice if offered else "none", parallel_tool_calls, opts.extract_reasoning, generation_prompt,
+        in_reasoning))
     if whole is not None and response_format is None:
         b.define("root", whole)
         return b.build("root")
