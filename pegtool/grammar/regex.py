@@ -96,12 +96,17 @@ class Anchor:
 Rx = Union[CharSet, Concat, Alt, Rep, Anchor]
 
 
+#: groups nested inside one another in a pattern (real patterns use a handful)
+MAX_GROUP_DEPTH = 100
+
+
 class _Parser:
     """Recursive-descent parser for the supported ECMAScript subset."""
 
     def __init__(self, pattern: str) -> None:
         self.src = pattern
         self.pos = 0
+        self.depth = 0  # open groups: bounded, so no pattern reaches Python's recursion limit
 
     def error(self, message: str) -> SchemaError:
         return SchemaError(f"pattern {self.src!r} at offset {self.pos}: {message}", "")
@@ -173,7 +178,14 @@ class _Parser:
     def atom(self) -> Rx:
         ch = self.take()
         if ch == "(":
-            return self.group()
+            if self.depth >= MAX_GROUP_DEPTH:
+                raise SchemaError("regular expression nested too deeply "
+                                  f"(more than {MAX_GROUP_DEPTH} groups inside one another)")
+            self.depth += 1
+            try:
+                return self.group()
+            finally:
+                self.depth -= 1
         if ch == "[":
             return CharSet(self.char_class())
         if ch == ".":
