@@ -68,14 +68,16 @@ class MapCache:
         #: the JSON encoding (without quotes) of an open raw string value, by its start: (end, code)
         self.strings: dict[int, tuple[int, str]] = {}
 
-    def encoded(self, text: str, node: CaptureNode) -> str:
-        """``json.dumps`` of an open raw string capture without its closing quote, extending
-        the encoding of its previous end (JSON string escaping is per character)."""
+    def encoded(self, text: str, node: CaptureNode, upto: int | None = None) -> str:
+        """``json.dumps`` of an open raw string capture (up to ``upto``, default its end) without
+        its closing quote, extending the encoding of its previous end (JSON string escaping is
+        per character)."""
+        stop = node.end if upto is None else upto
         end, code = self.strings.get(node.start, (node.start, '"'))
-        if end > node.end:
+        if end > stop:
             end, code = node.start, '"'
-        code += json.dumps(text[end : node.end], ensure_ascii=False)[1:-1]
-        self.strings[node.start] = (node.end, code)
+        code += json.dumps(text[end:stop], ensure_ascii=False)[1:-1]
+        self.strings[node.start] = (stop, code)
         return code
 
     def call(self, text: str, node: CaptureNode, index: int, ids: CallIds) -> ToolCall | None:
@@ -127,17 +129,22 @@ def _child(node: CaptureNode, tag: Tag) -> CaptureNode | None:
     return None
 
 
-def _arg_pair(text: str, node: CaptureNode, cache: MapCache | None = None) -> tuple[str, str, bool] | None:
-    """(JSON-encoded key, JSON value prefix, complete) of one ARG capture, or None if nameless."""
+def _arg_pair(text: str, node: CaptureNode, cache: MapCache | None = None,
+              hold: tuple[str, ...] | None = None) -> tuple[str, str, bool] | None:
+    """(JSON-encoded key, JSON value prefix, complete) of one ARG capture, or None if nameless.
+    ``hold`` (streaming): an open raw value stops before any marker it holds, or a tail that may
+    grow into one — its end marker may yet end it (read-back dialects end a value at a closing
+    tag only when the next argument or the call's end follows), so that text is not sent yet."""
     name = _child(node, Tag.ARG_NAME)
     if name is None or name.partial:
         return None
     key = json.dumps(name.text(text), ensure_ascii=False)
     raw = _child(node, Tag.ARG_STRING)
     if raw is not None:
+        upto = _cut(text, raw, hold, cache) if raw.partial and hold is not None else raw.end
         if raw.partial and cache is not None:
-            return key, cache.encoded(text, raw), False
-        enc = json.dumps(raw.text(text), ensure_ascii=False)
+            return key, cache.encoded(text, raw, upto), False
+        enc = json.dumps(text[raw.start:upto], ensure_ascii=False)
         return key, (enc[:-1] if raw.partial else enc), not raw.partial
     for tag in dialects.VALUE_TAGS:
         val = _child(node, tag)
@@ -160,7 +167,8 @@ def value_as_json(value: str) -> str:
     return literal_json(value)
 
 
-def _tagged_arguments(text: str, call: CaptureNode, cache: MapCache | None = None) -> str:
+def _tagged_arguments(text: str, call: CaptureNode, cache: MapCache | None = None,
+                      hold: tuple[str, ...] | None = None) -> str:
     """The arguments object of a tagged-argument call. An argument written twice keeps its first
     value (what a stream has already sent); the grammar never generates a repeat."""
     parts: list[str] = []
@@ -168,7 +176,7 @@ def _tagged_arguments(text: str, call: CaptureNode, cache: MapCache | None = Non
     for node in call.children:
         if node.tag is not Tag.ARG:
             continue
-        pair = _arg_pair(text, node, cache)
+        pair = _arg_pair(text, node, cache, hold)
         if pair is None:
             break
         key, value, complete = pair
@@ -202,7 +210,7 @@ def _shown(node: CaptureNode, acc: _Acc) -> bool:
 
 def _call(
     text: str, node: CaptureNode, index: int, ids: CallIds, streaming: bool = False, ids_expected: bool = False,
-    cache: MapCache | None = None,
+    cache: MapCache | None = None, hold: tuple[str, ...] | None = None,
 ) -> ToolCall | None:
     """The call a TOOL_CALL capture describes, or None while its name (or, ``streaming``, its id)
     is unfinished; a final message keeps the part of an id the output was cut in."""
@@ -230,7 +238,7 @@ def _call(
     elif node.partial and not any(c.tag is Tag.ARG for c in node.children):
         arguments = ""
     else:
-        arguments = _tagged_arguments(text, node, cache if node.partial else None)
+        arguments = _tagged_arguments(text, node, cache if node.partial else None, hold if node.partial else None)
     return ToolCall(name_text, arguments, call_id, incomplete=node.partial)
 
 
@@ -256,7 +264,7 @@ def _cut(text: str, node: CaptureNode, hold: tuple[str, ...], cache: MapCache | 
 
 def _mapped_call(text: str, node: CaptureNode, acc: _Acc) -> ToolCall | None:
     if acc.cache is None or node.partial:
-        return _call(text, node, len(acc.calls), acc.call_ids, acc.hold is not None, acc.ids, acc.cache)
+        return _call(text, node, len(acc.calls), acc.call_ids, acc.hold is not None, acc.ids, acc.cache, acc.hold)
     return acc.cache.call(text, node, len(acc.calls), acc.call_ids)
 
 

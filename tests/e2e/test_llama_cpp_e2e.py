@@ -138,11 +138,7 @@ def _calls_of(message: dict[str, Any]) -> list[tuple[str, str]]:
     return [(c["function"]["name"], c["function"]["arguments"]) for c in message.get("tool_calls") or []]
 
 
-STREAM_KNOWN = {
-    # a known bug of the GLM read-back variant (a closing tag inside a value): the stream keeps
-    # `</arg_value>` in a value that the one-shot parse ends there; open until it is fixed
-    "glm-4.6": "GLM value with a closing tag: stream and one-shot parse differ (known, see closing note)",
-}
+STREAM_KNOWN: dict[str, str] = {}  # dialects whose stream may differ from the one-shot parse: none
 
 
 @pytest.mark.parametrize("dialect", [pytest.param(d, marks=pytest.mark.xfail(reason=STREAM_KNOWN[d], strict=False))
