@@ -281,7 +281,7 @@ class ChatParser:
     ) -> tuple[ChatMessage, int]:
         """A streaming snapshot of a partial result: (message, end of the text it accounts for)."""
         return snapshot(text, result.captures, call_ids=ids, hold=self.markers,
-                        ids=self.call_ids and not self.late_ids, cache=cache)
+                        ids=self.call_ids and not self.late_ids, late=self.late_ids, cache=cache)
 
 
 __all__ = ["ChatParser", "ChatStream", "grammar_markers"]

@@ -49,6 +49,9 @@ class _Acc:
     #: streaming: calls carry their own id before their arguments, show a partial call once it
     #: is read (otherwise a call without an id yet gets one of the response's, kept)
     ids: bool = False
+    #: streaming: the model may write a call's id after its arguments; a partial call without
+    #: an id is shown once its arguments begin, with an id of the response's (kept)
+    late: bool = False
     cache: MapCache | None = None
     call_ids: CallIds = field(default_factory=CallIds)
 
@@ -200,21 +203,37 @@ def _shown(node: CaptureNode, acc: _Acc) -> bool:
     return _settled_name(node)
 
 
+def _id_after_arguments(node: CaptureNode) -> bool:
+    """Whether the call's id capture comes after (some of) its arguments."""
+    for c in node.children:
+        if c.tag is Tag.TOOL_ID:
+            return False
+        if c.tag is Tag.TOOL_ARGS or c.tag is Tag.ARG:
+            return True
+    return False
+
+
 def _call(
-    text: str, node: CaptureNode, index: int, ids: CallIds, streaming: bool = False, ids_expected: bool = False,
+    text: str, node: CaptureNode, index: int, ids: CallIds, streaming: bool = False, late: bool = False,
     cache: MapCache | None = None,
 ) -> ToolCall | None:
     """The call a TOOL_CALL capture describes, or None while its name (or, ``streaming``, its id)
-    is unfinished; a final message keeps the part of an id the output was cut in."""
+    is unfinished; a final message keeps the part of an id the output was cut in.
+
+    An id the model writes *after* the arguments is not the call's id: a stream must send the id
+    in the call's first delta, before that text exists, so the call gets an id of the response's
+    (:class:`CallIds`) streamed or not — the same one both ways with a seeded id source. An id
+    written before the arguments is kept."""
     name = _child(node, Tag.TOOL_NAME)
     if name is None or name.partial:
         return None
     name_text = name.text(text).strip()
     ident = _child(node, Tag.TOOL_ID)
-    if ident is not None and ident.partial and streaming:
+    late_id = ident is not None and _id_after_arguments(node)
+    if ident is not None and ident.partial and streaming and not late_id:
         return None  # an id is sent whole, once
-    written = ident.text(text).strip() if ident is not None else ""
-    if streaming and not ids_expected and ident is None and not ids.pinned(index):
+    written = ident.text(text).strip() if ident is not None and not late_id else ""
+    if streaming and late and ident is None and not ids.pinned(index):
         # the model may write this call's id after its arguments: once they have begun (an id
         # could still come before them: ``[CALL_ID]``) the stream sends the call with an id of
         # the dialect's style and keeps it (a call has one id per response)
@@ -256,7 +275,7 @@ def _cut(text: str, node: CaptureNode, hold: tuple[str, ...], cache: MapCache | 
 
 def _mapped_call(text: str, node: CaptureNode, acc: _Acc) -> ToolCall | None:
     if acc.cache is None or node.partial:
-        return _call(text, node, len(acc.calls), acc.call_ids, acc.hold is not None, acc.ids, acc.cache)
+        return _call(text, node, len(acc.calls), acc.call_ids, acc.hold is not None, acc.late, acc.cache)
     return acc.cache.call(text, node, len(acc.calls), acc.call_ids)
 
 
@@ -292,13 +311,15 @@ def snapshot(
     call_ids: CallIds | None = None,
     hold: tuple[str, ...] | None = None,
     ids: bool = False,
+    late: bool = False,
     cache: MapCache | None = None,
 ) -> tuple[ChatMessage, int]:
     """(message, end of the text it accounts for) — see :func:`captures_to_message`. ``ids``
-    (streaming): the grammar's calls may carry an id, so a partial call waits for it. ``cache``:
+    (streaming): the grammar's calls carry an id before their arguments, so a partial call waits for
+    it; ``late`` (streaming): a call's id may follow its arguments (see :func:`_call`). ``cache``:
     reuse work between snapshots of one growing text (see :class:`MapCache`); ``call_ids``: the
     ids of this response's calls (see :mod:`pegtool.parser.ids`; fresh ones when not given)."""
-    acc = _Acc(hold=hold, ids=ids, cache=cache, call_ids=call_ids or CallIds())
+    acc = _Acc(hold=hold, ids=ids, late=late, cache=cache, call_ids=call_ids or CallIds())
     repaired = repair_diagnostics(text, captures) if hold is None else ()
     if cache is None:
         _walk(text, captures, acc)
