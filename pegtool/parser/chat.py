@@ -36,7 +36,7 @@ from pegtool.grammar.ir import (
 from pegtool.messages import ChatMessage, Diagnostic
 from pegtool.parser.engine import CaptureNode, Parser, ParseResult, Status
 from pegtool.parser.ids import CallIds, IdFactory
-from pegtool.parser.mapper import MapCache, complete_only, snapshot
+from pegtool.parser.mapper import MapCache, complete_only, hazard_cut, snapshot
 from pegtool.parser.stream import ChatStream
 
 _TEXT_TAGS = (Tag.CONTENT, Tag.REASONING)
@@ -121,6 +121,17 @@ def _nameless_call(captures: list[CaptureNode]) -> CaptureNode | None:
     return None
 
 
+def _open_call(captures: list[CaptureNode]) -> CaptureNode | None:
+    """The unfinished tool call at the end of a partial parse when its name is complete."""
+    while captures and captures[-1].partial:
+        node = captures[-1]
+        if node.tag is Tag.TOOL_CALL:
+            name = next((c for c in node.children if c.tag is Tag.TOOL_NAME), None)
+            return node if name is not None and not name.partial else None
+        captures = node.children
+    return None
+
+
 def _ends_open(captures: list[CaptureNode]) -> bool:
     """Whether a partial parse ended inside a capture."""
     return bool(captures) and captures[-1].partial
@@ -202,7 +213,15 @@ class ChatParser:
         ``ids``: the response's call ids, fresh ones when not given)."""
         ids = ids or self.new_ids()
         if result.status is Status.OK and result.end == len(text):
-            return self._message(text, result.captures, cache, ids)
+            if not (self.marked_calls and self._call_read_as_text(text, result.captures)):
+                return self._message(text, result.captures, cache, ids)
+            if partial is None:
+                partial = self._engine.parse(text, partial=True, open_atomic=True)
+            if partial.status is not Status.NEED_MORE or _open_call(partial.captures) is None:
+                return self._message(text, result.captures, cache, ids)
+            # the text ends inside a call whose name is read (a stream has shown it): a
+            # truncated call, not the text a repair alternative reads it as
+            return self._truncated(text, partial, ids)
         if strict:
             raise ParseError(text, result.farthest, result.expected)
         if partial is None:
@@ -210,6 +229,26 @@ class ChatParser:
         if partial.status is Status.NEED_MORE:
             return self._truncated(text, partial, ids)
         return self._recover(text, result, ids)
+
+    def _call_read_as_text(self, text: str, captures: list[CaptureNode]) -> bool:
+        """Whether a complete parse ends in text that may be an unfinished call read otherwise:
+        non-empty content or reasoning at the end, after a call or holding a marker (a cheap
+        test; :meth:`conclude` then asks the partial parse). Only for calls that open with a
+        marker: a call that begins with the bare tool name is text until it is complete."""
+        seen_call, tail = False, None
+        stack = list(reversed(captures))
+        while stack:
+            node = stack.pop()
+            if node.tag is Tag.TOOL_CALL:
+                seen_call, tail = True, None
+            elif node.tag in _TEXT_TAGS:
+                if node.end > node.start:
+                    tail = node
+            else:
+                stack.extend(reversed(node.children))
+        if tail is None or not text[tail.start : tail.end].strip():
+            return False
+        return seen_call or hazard_cut(text, tail.start, tail.end, self.markers) < tail.end
 
     def _truncated(self, text: str, result: ParseResult, ids: CallIds) -> ChatMessage:
         """The output ended inside a match: keep it, unfinished call marked incomplete; a held-back
@@ -256,13 +295,32 @@ class ChatParser:
         return at + len(closer) if closer else start
 
     def _recover(self, text: str, failed: ParseResult, ids: CallIds | None = None) -> ChatMessage:
-        prefix = text[: failed.farthest]
-        again = self._engine.parse(prefix, partial=True)
-        captures = complete_only(again.captures) if again.status is not Status.FAIL else []
-        msg = self._message(prefix, captures, ids=ids)
-        rest = text[_covered_end(captures) :]
-        msg = replace(msg, content=msg.content + rest)
+        """Everything recognised before the output left the grammar — a call it was writing
+        included, once its name is complete (marked incomplete: a stream fed the text in small
+        chunks has already shown it) — and the rest as content."""
+        prefix, again = self._viable_prefix(text, failed.farthest)
+        captures = again.captures if again.status is not Status.FAIL else []
+        msg, upto = snapshot(prefix, captures, call_ids=ids or self.new_ids())
+        msg = replace(msg, content=msg.content + text[upto:])
         return msg.with_diagnostic(_diagnostic(text, failed))
+
+    def _viable_prefix(self, text: str, farthest: int) -> tuple[str, ParseResult]:
+        """The longest prefix of ``text`` (from ``farthest`` on) that the grammar can still
+        continue, and its partial-mode parse. It may pass the full-mode ``farthest``: a literal
+        the text ends inside (``f`` of ``false``) is a valid partial parse, which a stream fed
+        that far has already sent. Recovering from here, not from ``farthest``, makes the result
+        independent of the chunking (a stream breaks exactly one character after this prefix)."""
+        session = self._engine.session(open_atomic=True)
+        last = session.extend(text[:farthest])
+        end = farthest
+        if last.status is Status.FAIL:
+            return text[:farthest], last
+        while end < len(text):
+            step = session.extend(text[end])
+            if step.status is Status.FAIL:
+                break
+            last, end = step, end + 1
+        return text[:end], last
 
     def parse_partial(self, text: str) -> ChatMessage:
         """The message so far for an output that may continue (unfinished calls marked)."""

@@ -130,8 +130,20 @@ def _child(node: CaptureNode, tag: Tag) -> CaptureNode | None:
     return None
 
 
-def _arg_pair(text: str, node: CaptureNode, cache: MapCache | None = None) -> tuple[str, str, bool] | None:
-    """(JSON-encoded key, JSON value prefix, complete) of one ARG capture, or None if nameless."""
+def _cut_value(raw: str) -> str:
+    """A value the text ended inside, in a final message: JSON-ish text as written (what a stream
+    may have sent of it), anything else as an open JSON string — its characters are kept."""
+    raw = raw.strip()
+    if raw[:1] in ("{", "[", '"'):
+        return raw
+    return json.dumps(raw, ensure_ascii=False)[:-1] if raw else ""
+
+
+def _arg_pair(
+    text: str, node: CaptureNode, cache: MapCache | None = None, final: bool = False
+) -> tuple[str, str, bool] | None:
+    """(JSON-encoded key, JSON value prefix, complete) of one ARG capture, or None if nameless.
+    ``final``: the text has ended, so a value cut off is kept as written (nothing held back)."""
     name = _child(node, Tag.ARG_NAME)
     if name is None or name.partial:
         return None
@@ -149,7 +161,8 @@ def _arg_pair(text: str, node: CaptureNode, cache: MapCache | None = None) -> tu
         notation = dialects.notation_for_tag(tag)
         assert notation is not None
         if val.partial:
-            return key, notation.partial_json(text, val), False
+            sent = notation.partial_json(text, val)
+            return key, (sent or _cut_value(val.text(text)) if final else sent), False
         return key, notation.to_json(text, val), True
     return key, "", False
 
@@ -163,7 +176,7 @@ def value_as_json(value: str) -> str:
     return literal_json(value)
 
 
-def _tagged_arguments(text: str, call: CaptureNode, cache: MapCache | None = None) -> str:
+def _tagged_arguments(text: str, call: CaptureNode, cache: MapCache | None = None, final: bool = False) -> str:
     """The arguments object of a tagged-argument call. An argument written twice keeps its first
     value (what a stream has already sent); the grammar never generates a repeat."""
     parts: list[str] = []
@@ -171,8 +184,10 @@ def _tagged_arguments(text: str, call: CaptureNode, cache: MapCache | None = Non
     for node in call.children:
         if node.tag is not Tag.ARG:
             continue
-        pair = _arg_pair(text, node, cache)
+        pair = _arg_pair(text, node, cache, final)
         if pair is None:
+            if not parts and call.partial:
+                return ""  # "{" waits for a settled name: the markup may still close the call
             break
         key, value, complete = pair
         if key in seen:
@@ -249,7 +264,7 @@ def _call(
     elif node.partial and not any(c.tag is Tag.ARG for c in node.children):
         arguments = ""
     else:
-        arguments = _tagged_arguments(text, node, cache if node.partial else None)
+        arguments = _tagged_arguments(text, node, cache if node.partial else None, final=not streaming)
     return ToolCall(name_text, arguments, call_id, incomplete=node.partial)
 
 
@@ -289,7 +304,9 @@ def _walk(text: str, nodes: Iterable[CaptureNode], acc: _Acc) -> None:
             call = _mapped_call(text, node, acc) if _shown(node, acc) else None
             if call is not None:
                 acc.calls.append(call)
-                acc.upto = max(acc.upto, node.end)
+                # an unfinished call accounts for its text up to its last capture: if the output
+                # breaks off, the text after it (markup the call did not capture) is content
+                acc.upto = max(acc.upto, node.children[-1].end if node.partial and node.children else node.end)
         else:
             _walk(text, node.children, acc)
 
