@@ -16,6 +16,7 @@ difference to what was already sent; nothing is ever retracted.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from pegtool.errors import ParseError, caret_context, line_col
@@ -36,10 +37,11 @@ from pegtool.grammar.ir import (
 from pegtool.messages import ChatMessage, Diagnostic
 from pegtool.parser.engine import CaptureNode, Parser, ParseResult, Status
 from pegtool.parser.ids import CallIds, IdFactory
-from pegtool.parser.mapper import MapCache, complete_only, hazard_cut, snapshot
+from pegtool.parser.mapper import MapCache, complete_only, snapshot
 from pegtool.parser.stream import ChatStream
 
 _TEXT_TAGS = (Tag.CONTENT, Tag.REASONING)
+_NON_SPACE = re.compile(r"\S")
 
 
 def _diagnostic(text: str, result: ParseResult, message: str = "") -> Diagnostic:
@@ -232,23 +234,20 @@ class ChatParser:
 
     def _call_read_as_text(self, text: str, captures: list[CaptureNode]) -> bool:
         """Whether a complete parse ends in text that may be an unfinished call read otherwise:
-        non-empty content or reasoning at the end, after a call or holding a marker (a cheap
-        test; :meth:`conclude` then asks the partial parse). Only for calls that open with a
+        non-empty content or reasoning at the end, after a call (a cheap test, walking back from
+        the end; :meth:`conclude` then asks the partial parse). Only for calls that open with a
         marker: a call that begins with the bare tool name is text until it is complete."""
-        seen_call, tail = False, None
-        stack = list(reversed(captures))
+        tail = False
+        stack = list(captures)
         while stack:
             node = stack.pop()
             if node.tag is Tag.TOOL_CALL:
-                seen_call, tail = True, None
-            elif node.tag in _TEXT_TAGS:
-                if node.end > node.start:
-                    tail = node
+                return tail
+            if node.tag in _TEXT_TAGS:
+                tail = tail or _NON_SPACE.search(text, node.start, node.end) is not None
             else:
-                stack.extend(reversed(node.children))
-        if tail is None or not text[tail.start : tail.end].strip():
-            return False
-        return seen_call or hazard_cut(text, tail.start, tail.end, self.markers) < tail.end
+                stack.extend(node.children)
+        return False
 
     def _truncated(self, text: str, result: ParseResult, ids: CallIds) -> ChatMessage:
         """The output ended inside a match: keep it, unfinished call marked incomplete; a held-back
