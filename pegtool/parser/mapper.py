@@ -260,6 +260,8 @@ def _call(
     args = _child(node, Tag.TOOL_ARGS)
     if args is not None:
         fixed = arguments_text(text, args)
+        if fixed == "" and args.partial and not streaming:
+            fixed = None  # a final message keeps a repaired value the text ended inside, as written
         arguments = args.text(text).strip() if fixed is None else fixed
     elif node.partial and not any(c.tag is Tag.ARG for c in node.children):
         arguments = ""
