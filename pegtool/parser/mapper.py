@@ -296,6 +296,20 @@ def _mapped_call(text: str, node: CaptureNode, acc: _Acc) -> ToolCall | None:
     return acc.cache.call(text, node, len(acc.calls), acc.call_ids)
 
 
+def _call_upto(node: CaptureNode) -> int:
+    """The end of the text a (shown) call accounts for: all of a complete call; an unfinished
+    call's text up to its last capture, or up to the start of an argument whose name is not
+    read yet (neither in the arguments nor markup)."""
+    if not node.partial or not node.children:
+        return node.end
+    last = node.children[-1]
+    if last.tag is Tag.ARG:
+        name = _child(last, Tag.ARG_NAME)
+        if name is None or name.partial:
+            return last.start
+    return last.end
+
+
 def _walk(text: str, nodes: Iterable[CaptureNode], acc: _Acc) -> None:
     for node in nodes:
         if node.tag is Tag.CONTENT:
@@ -308,7 +322,7 @@ def _walk(text: str, nodes: Iterable[CaptureNode], acc: _Acc) -> None:
                 acc.calls.append(call)
                 # an unfinished call accounts for its text up to its last capture: if the output
                 # breaks off, the text after it (markup the call did not capture) is content
-                acc.upto = max(acc.upto, node.children[-1].end if node.partial and node.children else node.end)
+                acc.upto = max(acc.upto, _call_upto(node))
         else:
             _walk(text, node.children, acc)
 
