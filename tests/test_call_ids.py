@@ -88,9 +88,7 @@ def test_alnum9_dialect_gets_nine_alphanumerics() -> None:
 
 
 def test_ids_written_by_the_model_are_kept() -> None:
-    prep = _prep("mistralai-Mistral-Nemo-Instruct-2407")
-    text = '[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "aB3dE5gH7"}]'
-    assert _ids(prep.parser.parse(text)) == ["aB3dE5gH7"]
+    """An id the model writes before the arguments is the call's id, streamed or not."""
     small = _prep("Mistral-Small-3.2-24B-Instruct-2506")
     text = '[TOOL_CALLS]get_weather[CALL_ID]aB3dE5gH7[ARGS]{"city": "Paris"}'
     assert _ids(small.parser.parse(text)) == ["aB3dE5gH7"]
@@ -104,8 +102,9 @@ def test_an_id_written_after_the_arguments_streams_as_a_dialect_id() -> None:
     """Mistral Nemo writes a call's id after its arguments; a stream sends the call (name, then
     arguments) once the arguments begin, before that id exists, so it carries an id of the
     dialect's style and keeps it. (It waits until then: a Mistral call may also carry its id
-    before the arguments, ``[CALL_ID]``.)"""
-    prep = _prep("mistralai-Mistral-Nemo-Instruct-2407")
+    before the arguments, ``[CALL_ID]``.) A one-shot parse gives the call the same id (the
+    response's, not the model's late one): streamed or not, the client sees one message."""
+    prep = _prep("mistralai-Mistral-Nemo-Instruct-2407", call_id_seed=5)
     text = '[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "aB3dE5gH7"}]'
     s = prep.parser.stream()
     seen_at = None
@@ -117,3 +116,6 @@ def test_an_id_written_after_the_arguments_streams_as_a_dialect_id() -> None:
     assert _ids(final) == _ids(apply_deltas(s.deltas))
     assert re.fullmatch(r"[A-Za-z0-9]{9}", final.tool_calls[0].id)
     assert json.loads(final.tool_calls[0].arguments) == {"city": "Paris"}
+    parsed = prep.parser.parse(text)
+    assert parsed.tool_calls == final.tool_calls
+    assert _ids(parsed) == [CallIds("alnum9", seed=5).get(0, "get_weather")] != ["aB3dE5gH7"]

@@ -185,11 +185,15 @@ def test_deep_tool_schema_in_prepare(qwen: ChatFormat) -> None:
 
 def test_truncated_mistral_nemo_call_is_kept() -> None:
     fmt = ChatFormat.load(ROOT / "templates" / "mistralai-Mistral-Nemo-Instruct-2407.jinja")
-    parser = fmt.prepare(USER, TOOLS).parser
+    parser = fmt.prepare(USER, TOOLS, call_id_seed=0).parser
     text = '[TOOL_CALLS][{"name": "python", "arguments": {"code": "hello world"}, "id": "a'
     msg = parser.parse(text)
+    # the id written after the arguments is too late for a stream's first delta: the call has the
+    # response's generated id (the seeded source's first), streamed or not
+    first = parser.new_ids().get(0, "python")
+    assert len(first) == 9 and first.isalnum()
     assert [(c.name, c.arguments, c.id, c.incomplete) for c in msg.tool_calls] == [
-        ("python", '{"code": "hello world"}', "a", True)]
+        ("python", '{"code": "hello world"}', first, True)]
     stream = parser.stream()
     for ch in text:
         stream.feed(ch)

@@ -183,7 +183,11 @@ def loose_call_object(b: GrammarBuilder, names: Sequence[str], jc: JsonCall | No
     id_m = _keyed(id_keys) + colon + choice(lit('"') + capture(Tag.TOOL_ID, until('"')) + lit('"'),
                                             lit("'") + capture(Tag.TOOL_ID, until("'")) + lit("'"))
     known = _keyed([*name_keys, *args_keys, *id_keys, "function"])
-    other = not_(known) + choice(json_value(), python_string()) + colon + choice(json_value(), python_value(b))
+    # another member is read past only when its value is a scalar: an object or array there
+    # (``"rguments": {…}``, a misspelt key) would be arguments dropped unseen — the call is not
+    # recognised and its text stays content instead
+    other = (not_(known) + choice(json_value(), python_string()) + colon + not_(choice(lit("{"), lit("[")))
+             + choice(json_value(), python_value(b)))
     member = choice(args_m, id_m, other)
     comma = space() + lit(",") + space()
 

@@ -16,6 +16,7 @@ difference to what was already sent; nothing is ever retracted.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from pegtool.errors import ParseError, caret_context, line_col
@@ -40,6 +41,7 @@ from pegtool.parser.mapper import MapCache, complete_only, snapshot
 from pegtool.parser.stream import ChatStream
 
 _TEXT_TAGS = (Tag.CONTENT, Tag.REASONING)
+_NON_SPACE = re.compile(r"\S")
 
 
 def _diagnostic(text: str, result: ParseResult, message: str = "") -> Diagnostic:
@@ -118,6 +120,17 @@ def _nameless_call(captures: list[CaptureNode]) -> CaptureNode | None:
                 name = next((c for c in node.children if c.tag is Tag.TOOL_NAME), None)
                 return node if name is None or name.partial else None
             return _nameless_call(node.children)
+    return None
+
+
+def _open_call(captures: list[CaptureNode]) -> CaptureNode | None:
+    """The unfinished tool call at the end of a partial parse when its name is complete."""
+    while captures and captures[-1].partial:
+        node = captures[-1]
+        if node.tag is Tag.TOOL_CALL:
+            name = next((c for c in node.children if c.tag is Tag.TOOL_NAME), None)
+            return node if name is not None and not name.partial else None
+        captures = node.children
     return None
 
 
@@ -202,7 +215,15 @@ class ChatParser:
         ``ids``: the response's call ids, fresh ones when not given)."""
         ids = ids or self.new_ids()
         if result.status is Status.OK and result.end == len(text):
-            return self._message(text, result.captures, cache, ids)
+            if not (self.marked_calls and self._call_read_as_text(text, result.captures)):
+                return self._message(text, result.captures, cache, ids)
+            if partial is None:
+                partial = self._engine.parse(text, partial=True, open_atomic=True)
+            if partial.status is not Status.NEED_MORE or _open_call(partial.captures) is None:
+                return self._message(text, result.captures, cache, ids)
+            # the text ends inside a call whose name is read (a stream has shown it): a
+            # truncated call, not the text a repair alternative reads it as
+            return self._truncated(text, partial, ids)
         if strict:
             raise ParseError(text, result.farthest, result.expected)
         if partial is None:
@@ -210,6 +231,23 @@ class ChatParser:
         if partial.status is Status.NEED_MORE:
             return self._truncated(text, partial, ids)
         return self._recover(text, result, ids)
+
+    def _call_read_as_text(self, text: str, captures: list[CaptureNode]) -> bool:
+        """Whether a complete parse ends in text that may be an unfinished call read otherwise:
+        non-empty content or reasoning at the end, after a call (a cheap test, walking back from
+        the end; :meth:`conclude` then asks the partial parse). Only for calls that open with a
+        marker: a call that begins with the bare tool name is text until it is complete."""
+        tail = False
+        stack = list(captures)
+        while stack:
+            node = stack.pop()
+            if node.tag is Tag.TOOL_CALL:
+                return tail
+            if node.tag in _TEXT_TAGS:
+                tail = tail or _NON_SPACE.search(text, node.start, node.end) is not None
+            else:
+                stack.extend(node.children)
+        return False
 
     def _truncated(self, text: str, result: ParseResult, ids: CallIds) -> ChatMessage:
         """The output ended inside a match: keep it, unfinished call marked incomplete; a held-back
@@ -256,13 +294,32 @@ class ChatParser:
         return at + len(closer) if closer else start
 
     def _recover(self, text: str, failed: ParseResult, ids: CallIds | None = None) -> ChatMessage:
-        prefix = text[: failed.farthest]
-        again = self._engine.parse(prefix, partial=True)
-        captures = complete_only(again.captures) if again.status is not Status.FAIL else []
-        msg = self._message(prefix, captures, ids=ids)
-        rest = text[_covered_end(captures) :]
-        msg = replace(msg, content=msg.content + rest)
+        """Everything recognised before the output left the grammar — a call it was writing
+        included, once its name is complete (marked incomplete: a stream fed the text in small
+        chunks has already shown it) — and the rest as content."""
+        prefix, again = self._viable_prefix(text, failed.farthest)
+        captures = again.captures if again.status is not Status.FAIL else []
+        msg, upto = snapshot(prefix, captures, call_ids=ids or self.new_ids())
+        msg = replace(msg, content=msg.content + text[upto:])
         return msg.with_diagnostic(_diagnostic(text, failed))
+
+    def _viable_prefix(self, text: str, farthest: int) -> tuple[str, ParseResult]:
+        """The longest prefix of ``text`` (from ``farthest`` on) that the grammar can still
+        continue, and its partial-mode parse. It may pass the full-mode ``farthest``: a literal
+        the text ends inside (``f`` of ``false``) is a valid partial parse, which a stream fed
+        that far has already sent. Recovering from here, not from ``farthest``, makes the result
+        independent of the chunking (a stream breaks exactly one character after this prefix)."""
+        session = self._engine.session(open_atomic=True)
+        last = session.extend(text[:farthest])
+        end = farthest
+        if last.status is Status.FAIL:
+            return text[:farthest], last
+        while end < len(text):
+            step = session.extend(text[end])
+            if step.status is Status.FAIL:
+                break
+            last, end = step, end + 1
+        return text[:end], last
 
     def parse_partial(self, text: str) -> ChatMessage:
         """The message so far for an output that may continue (unfinished calls marked)."""
@@ -281,7 +338,7 @@ class ChatParser:
     ) -> tuple[ChatMessage, int]:
         """A streaming snapshot of a partial result: (message, end of the text it accounts for)."""
         return snapshot(text, result.captures, call_ids=ids, hold=self.markers,
-                        ids=self.call_ids and not self.late_ids, cache=cache)
+                        ids=self.call_ids and not self.late_ids, late=self.late_ids, cache=cache)
 
 
 __all__ = ["ChatParser", "ChatStream", "grammar_markers"]

@@ -49,6 +49,9 @@ class _Acc:
     #: streaming: calls carry their own id before their arguments, show a partial call once it
     #: is read (otherwise a call without an id yet gets one of the response's, kept)
     ids: bool = False
+    #: streaming: the model may write a call's id after its arguments; a partial call without
+    #: an id is shown once its arguments begin, with an id of the response's (kept)
+    late: bool = False
     cache: MapCache | None = None
     call_ids: CallIds = field(default_factory=CallIds)
 
@@ -129,9 +132,21 @@ def _child(node: CaptureNode, tag: Tag) -> CaptureNode | None:
     return None
 
 
-def _arg_pair(text: str, node: CaptureNode, cache: MapCache | None = None,
-              hold: tuple[str, ...] | None = None) -> tuple[str, str, bool] | None:
+def _cut_value(raw: str) -> str:
+    """A value the text ended inside, in a final message: JSON-ish text as written (what a stream
+    may have sent of it), anything else as an open JSON string — its characters are kept."""
+    raw = raw.strip()
+    if raw[:1] in ("{", "[", '"'):
+        return raw
+    return json.dumps(raw, ensure_ascii=False)[:-1] if raw else ""
+
+
+def _arg_pair(
+    text: str, node: CaptureNode, cache: MapCache | None = None, final: bool = False,
+    hold: tuple[str, ...] | None = None,
+) -> tuple[str, str, bool] | None:
     """(JSON-encoded key, JSON value prefix, complete) of one ARG capture, or None if nameless.
+    ``final``: the text has ended, so a value cut off is kept as written (nothing held back).
     ``hold`` (streaming): an open raw value stops before any marker it holds, or a tail that may
     grow into one — its end marker may yet end it (read-back dialects end a value at a closing
     tag only when the next argument or the call's end follows), so that text is not sent yet."""
@@ -153,7 +168,8 @@ def _arg_pair(text: str, node: CaptureNode, cache: MapCache | None = None,
         notation = dialects.notation_for_tag(tag)
         assert notation is not None
         if val.partial:
-            return key, notation.partial_json(text, val), False
+            sent = notation.partial_json(text, val)
+            return key, (sent or _cut_value(val.text(text)) if final else sent), False
         return key, notation.to_json(text, val), True
     return key, "", False
 
@@ -167,7 +183,7 @@ def value_as_json(value: str) -> str:
     return literal_json(value)
 
 
-def _tagged_arguments(text: str, call: CaptureNode, cache: MapCache | None = None,
+def _tagged_arguments(text: str, call: CaptureNode, cache: MapCache | None = None, final: bool = False,
                       hold: tuple[str, ...] | None = None) -> str:
     """The arguments object of a tagged-argument call. An argument written twice keeps its first
     value (what a stream has already sent); the grammar never generates a repeat."""
@@ -176,8 +192,10 @@ def _tagged_arguments(text: str, call: CaptureNode, cache: MapCache | None = Non
     for node in call.children:
         if node.tag is not Tag.ARG:
             continue
-        pair = _arg_pair(text, node, cache, hold)
+        pair = _arg_pair(text, node, cache, final, hold)
         if pair is None:
+            if not parts and call.partial:
+                return ""  # "{" waits for a settled name: the markup may still close the call
             break
         key, value, complete = pair
         if key in seen:
@@ -208,21 +226,37 @@ def _shown(node: CaptureNode, acc: _Acc) -> bool:
     return _settled_name(node)
 
 
+def _id_after_arguments(node: CaptureNode) -> bool:
+    """Whether the call's id capture comes after (some of) its arguments."""
+    for c in node.children:
+        if c.tag is Tag.TOOL_ID:
+            return False
+        if c.tag is Tag.TOOL_ARGS or c.tag is Tag.ARG:
+            return True
+    return False
+
+
 def _call(
-    text: str, node: CaptureNode, index: int, ids: CallIds, streaming: bool = False, ids_expected: bool = False,
+    text: str, node: CaptureNode, index: int, ids: CallIds, streaming: bool = False, late: bool = False,
     cache: MapCache | None = None, hold: tuple[str, ...] | None = None,
 ) -> ToolCall | None:
     """The call a TOOL_CALL capture describes, or None while its name (or, ``streaming``, its id)
-    is unfinished; a final message keeps the part of an id the output was cut in."""
+    is unfinished; a final message keeps the part of an id the output was cut in.
+
+    An id the model writes *after* the arguments is not the call's id: a stream must send the id
+    in the call's first delta, before that text exists, so the call gets an id of the response's
+    (:class:`CallIds`) streamed or not — the same one both ways with a seeded id source. An id
+    written before the arguments is kept."""
     name = _child(node, Tag.TOOL_NAME)
     if name is None or name.partial:
         return None
     name_text = name.text(text).strip()
     ident = _child(node, Tag.TOOL_ID)
-    if ident is not None and ident.partial and streaming:
+    late_id = ident is not None and _id_after_arguments(node)
+    if ident is not None and ident.partial and streaming and not late_id:
         return None  # an id is sent whole, once
-    written = ident.text(text).strip() if ident is not None else ""
-    if streaming and not ids_expected and ident is None and not ids.pinned(index):
+    written = ident.text(text).strip() if ident is not None and not late_id else ""
+    if streaming and late and ident is None and not ids.pinned(index):
         # the model may write this call's id after its arguments: once they have begun (an id
         # could still come before them: ``[CALL_ID]``) the stream sends the call with an id of
         # the dialect's style and keeps it (a call has one id per response)
@@ -234,11 +268,14 @@ def _call(
     args = _child(node, Tag.TOOL_ARGS)
     if args is not None:
         fixed = arguments_text(text, args)
+        if fixed == "" and args.partial and not streaming:
+            fixed = None  # a final message keeps a repaired value the text ended inside, as written
         arguments = args.text(text).strip() if fixed is None else fixed
     elif node.partial and not any(c.tag is Tag.ARG for c in node.children):
         arguments = ""
     else:
-        arguments = _tagged_arguments(text, node, cache if node.partial else None, hold if node.partial else None)
+        arguments = _tagged_arguments(text, node, cache if node.partial else None, final=not streaming,
+                                      hold=hold if node.partial else None)
     return ToolCall(name_text, arguments, call_id, incomplete=node.partial)
 
 
@@ -264,8 +301,22 @@ def _cut(text: str, node: CaptureNode, hold: tuple[str, ...], cache: MapCache | 
 
 def _mapped_call(text: str, node: CaptureNode, acc: _Acc) -> ToolCall | None:
     if acc.cache is None or node.partial:
-        return _call(text, node, len(acc.calls), acc.call_ids, acc.hold is not None, acc.ids, acc.cache, acc.hold)
+        return _call(text, node, len(acc.calls), acc.call_ids, acc.hold is not None, acc.late, acc.cache, acc.hold)
     return acc.cache.call(text, node, len(acc.calls), acc.call_ids)
+
+
+def _call_upto(node: CaptureNode) -> int:
+    """The end of the text a (shown) call accounts for: all of a complete call; an unfinished
+    call's text up to its last capture, or up to the start of an argument whose name is not
+    read yet (neither in the arguments nor markup)."""
+    if not node.partial or not node.children:
+        return node.end
+    last = node.children[-1]
+    if last.tag is Tag.ARG:
+        name = _child(last, Tag.ARG_NAME)
+        if name is None or name.partial:
+            return last.start
+    return last.end
 
 
 def _walk(text: str, nodes: Iterable[CaptureNode], acc: _Acc) -> None:
@@ -278,7 +329,9 @@ def _walk(text: str, nodes: Iterable[CaptureNode], acc: _Acc) -> None:
             call = _mapped_call(text, node, acc) if _shown(node, acc) else None
             if call is not None:
                 acc.calls.append(call)
-                acc.upto = max(acc.upto, node.end)
+                # an unfinished call accounts for its text up to its last capture: if the output
+                # breaks off, the text after it (markup the call did not capture) is content
+                acc.upto = max(acc.upto, _call_upto(node))
         else:
             _walk(text, node.children, acc)
 
@@ -300,13 +353,15 @@ def snapshot(
     call_ids: CallIds | None = None,
     hold: tuple[str, ...] | None = None,
     ids: bool = False,
+    late: bool = False,
     cache: MapCache | None = None,
 ) -> tuple[ChatMessage, int]:
     """(message, end of the text it accounts for) — see :func:`captures_to_message`. ``ids``
-    (streaming): the grammar's calls may carry an id, so a partial call waits for it. ``cache``:
+    (streaming): the grammar's calls carry an id before their arguments, so a partial call waits for
+    it; ``late`` (streaming): a call's id may follow its arguments (see :func:`_call`). ``cache``:
     reuse work between snapshots of one growing text (see :class:`MapCache`); ``call_ids``: the
     ids of this response's calls (see :mod:`pegtool.parser.ids`; fresh ones when not given)."""
-    acc = _Acc(hold=hold, ids=ids, cache=cache, call_ids=call_ids or CallIds())
+    acc = _Acc(hold=hold, ids=ids, late=late, cache=cache, call_ids=call_ids or CallIds())
     repaired = repair_diagnostics(text, captures) if hold is None else ()
     if cache is None:
         _walk(text, captures, acc)
