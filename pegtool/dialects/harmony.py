@@ -143,8 +143,10 @@ def harmony_root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], *, tool_choic
     # the prompt ends inside an analysis message (a prefill continuing it): its body comes first
     body = capture(Tag.REASONING if extract_reasoning else Tag.CONTENT, until(*_BODY_STOPS))
     ends = _keeper(extract_reasoning)(space() + opt(lit(RETURN) | lit(END)) + space()) + end()
-    sep = _keeper(extract_reasoning)(space() + lit(END) + space() + opt(lit(START) + opt(lit("assistant"))))
-    return body + choice(sep + whole, ends)
+    keep = _keeper(extract_reasoning)
+    sep = keep(space() + lit(END) + space() + lit(START) + opt(lit("assistant")))
+    bare = keep(space() + lit(END) + space()) + capture(Tag.CONTENT, until(*_BODY_STOPS)) + ends
+    return body + choice(sep + whole, bare, ends)
 
 
 def _root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], tool_choice: Any, extract_reasoning: bool) -> Node:
@@ -152,13 +154,14 @@ def _root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], tool_choice: Any, ex
     keep = _keeper(extract_reasoning)
     plain = choice(analysis, preamble, final)
     role = lit(START) + opt(lit("assistant"))
-    sep = keep(space() + lit(END) + space() + opt(role))
+    sep = keep(space() + lit(END) + space() + role)
     tail = keep(space() + opt(lit(RETURN) | lit(END)) + space()) + end()
     # what a text without recipient reads as: unknown channels keep their body as content
     word = repeat(chars([("a", "z"), ("A", "Z"), ("0", "9"), ("_", "_")]), 1, 32)
     other = keep(lit(CHANNEL) + word + lit(MESSAGE)) + capture(Tag.CONTENT, until(*_BODY_STOPS))
-    # a last message with no channel header at all (after a bare <|end|>) is content
-    last = choice(plain, other, capture(Tag.CONTENT, until(*_BODY_STOPS)))
+    # text after a bare <|end|> (no new header) at the end of the output is content
+    bare = keep(space() + lit(END) + space()) + capture(Tag.CONTENT, until(*_BODY_STOPS))
+    last = choice(plain, other) + opt(bare)
     lead = keep(space()) + star(choice(plain, other) + sep)
     if not fns or tool_choice == "none":
         return lead + opt(last) + tail
