@@ -37,3 +37,19 @@ def test_glm_read_back_values_stream_as_parsed(text: str, size: int) -> None:
     final, _ = _stream(parser, text, size)
     assert (final.content, final.tool_calls) == (parsed.content, parsed.tool_calls)
     assert not final.diagnostics
+
+
+def test_an_argument_name_is_settled_by_the_markup_after_it() -> None:
+    """``<parameter=time`` may still grow (``timeter=``) and break: the stream sends the name
+    once the ``>`` after it is read, so streamed and parsed messages agree (found by fuzzing)."""
+    from pegtool.gallery.runner import standard_tools
+
+    fmt = ChatFormat.load(ROOT / "templates" / "ByteDance-Seed-OSS.jinja")
+    parser = fmt.prepare(USER, standard_tools(), call_id_seed=0).parser
+    good = "<seed:tool_call>\n<function=set_alarm>\n<parameter=time>07:30</parameter>\n</function>\n</seed:tool_call>"
+    bad = good.replace("<parameter=time>", "<parameter=timeter=time>")
+    for text in (good, bad):
+        parsed = parser.parse(text)
+        final, deltas = _stream(parser, text, 1)
+        assert (final.content, final.tool_calls) == (parsed.content, parsed.tool_calls)
+    assert parser.parse(good).tool_calls[0].arguments == '{"time": "07:30"}'

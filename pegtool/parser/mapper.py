@@ -153,6 +153,10 @@ def _arg_pair(
     name = _child(node, Tag.ARG_NAME)
     if name is None or name.partial:
         return None
+    if hold is not None and node.partial and len(node.children) == 1:
+        # streaming: the name is settled once its value has begun (the markup after the name
+        # decides it: ``<parameter=time`` may still grow into another name, or break)
+        return None
     key = json.dumps(name.text(text), ensure_ascii=False)
     raw = _child(node, Tag.ARG_STRING)
     if raw is not None:
