@@ -53,3 +53,23 @@ def test_an_argument_name_is_settled_by_the_markup_after_it() -> None:
         final, deltas = _stream(parser, text, 1)
         assert (final.content, final.tool_calls) == (parsed.content, parsed.tool_calls)
     assert parser.parse(good).tool_calls[0].arguments == '{"time": "07:30"}'
+
+
+def test_an_argument_written_twice_keeps_both_values() -> None:
+    """No character is dropped: the repeat appears in order, a JSON reader takes the last value
+    (as a dict built from the output would), and the stream (which sent the first) agrees."""
+    import json
+
+    from pegtool.gallery.runner import standard_tools
+
+    fmt = ChatFormat.load(ROOT / "templates" / "Qwen3-Coder.jinja")
+    parser = fmt.prepare(USER, standard_tools(), call_id_seed=0).parser
+    text = ("<tool_call>\n<function=search>\n<parameter=query>\nfirst\n</parameter>\n"
+            "<parameter=query>\nsecond\n</parameter>\n</function>\n</tool_call>")
+    parsed = parser.parse(text)
+    (call,) = parsed.tool_calls
+    assert "first" in call.arguments and "second" in call.arguments
+    assert json.loads(call.arguments) == {"query": "second"}
+    for size in (1, 4, 1000):
+        final, _ = _stream(parser, text, size)
+        assert final.tool_calls == parsed.tool_calls

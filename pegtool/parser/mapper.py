@@ -189,10 +189,11 @@ def value_as_json(value: str) -> str:
 
 def _tagged_arguments(text: str, call: CaptureNode, cache: MapCache | None = None, final: bool = False,
                       hold: tuple[str, ...] | None = None) -> str:
-    """The arguments object of a tagged-argument call. An argument written twice keeps its first
-    value (what a stream has already sent); the grammar never generates a repeat."""
+    """The arguments object of a tagged-argument call. An argument written twice appears twice,
+    in order (``{"q": "a", "q": "b"}``: JSON readers take the last one, as a dict built from the
+    output would; a stream has already sent the first, and no character is dropped). The grammar
+    never generates a repeat."""
     parts: list[str] = []
-    seen: set[str] = set()
     for node in call.children:
         if node.tag is not Tag.ARG:
             continue
@@ -202,9 +203,6 @@ def _tagged_arguments(text: str, call: CaptureNode, cache: MapCache | None = Non
                 return ""  # "{" waits for a settled name: the markup may still close the call
             break
         key, value, complete = pair
-        if key in seen:
-            continue
-        seen.add(key)
         parts.append(f"{key}: {value}")
         if not complete:
             return "{" + ", ".join(parts)
