@@ -119,3 +119,19 @@ def test_an_id_written_after_the_arguments_streams_as_a_dialect_id() -> None:
     parsed = prep.parser.parse(text)
     assert parsed.tool_calls == final.tool_calls
     assert _ids(parsed) == [CallIds("alnum9", seed=5).get(0, "get_weather")] != ["aB3dE5gH7"]
+
+
+def test_a_marked_id_is_optional_when_generating() -> None:
+    """Mistral Small 3.2's template renders ``[CALL_ID]`` in history, but models write the call
+    with or without it: the grammar accepts both, and a call without one gets pegtool's id."""
+    from pegtool.gbnf.recognizer import gbnf_accepts
+    from pegtool.gallery.runner import standard_tools
+
+    fmt = ChatFormat.load(ROOT / "templates" / "Mistral-Small-3.2-24B-Instruct-2506.jinja")
+    prep = fmt.prepare(USER, standard_tools(), tool_choice="required", call_id_seed=0)
+    bare = '[TOOL_CALLS]get_weather[ARGS]{"location": "Paris"}'
+    with_id = '[TOOL_CALLS]get_weather[CALL_ID]abcdefghi[ARGS]{"location": "Paris"}'
+    assert gbnf_accepts(prep.grammar, bare) and gbnf_accepts(prep.grammar, with_id)
+    assert not gbnf_accepts(prep.grammar, '[TOOL_CALLS]get_weather[CALL_ID]abc[ARGS]{"location": "Paris"}')
+    assert prep.parser.parse(with_id).tool_calls[0].id == "abcdefghi"
+    assert len(prep.parser.parse(bare).tool_calls[0].id) == 9

@@ -63,6 +63,8 @@ from pegtool.grammar.schema_struct import ordered_members, property_order
 
 _WS = re.compile(r"\s+")
 _SLOTS = re.compile(r"(\{\{id\}\}|\{\{index\}\}|\{\{type\}\})")
+#: an id slot right after a marker of its own, such as Mistral's ``[CALL_ID]{{id}}``
+_MARKED_ID = re.compile(r"(\[[A-Z_]+\])\{\{id\}\}")
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,15 @@ def mk(marker: str, name: str = "", arg: str = "", ids: str = "plain") -> Node:
     """A marker as a node: white-space runs become optional white space, slots become captures
     (``{{id}}``, see :func:`call_id`), digits (``{{index}}``), a type word (``{{type}}``) or the
     tool / argument name."""
+    marked = _MARKED_ID.search(marker)
+    if marked is not None:
+        # an id introduced by its own marker (``[CALL_ID]{{id}}``) is optional: models write the
+        # call without it as often as with it, and pegtool supplies an id when it is absent
+        after = marker[marked.end():]
+        stop = _next_literal(_SLOTS.split(after))
+        ident = call_id(ids, until(stop) if stop else plus(chars("\t\n\r \"<[", True)))
+        return seq(mk(marker[:marked.start()], name, arg, ids), opt(seq(*_ws_literal(marked.group(1)), ident)),
+                   mk(after, name, arg, ids))
     parts: list[Node] = []
     pieces = _SLOTS.split(marker.replace(NAME_SLOT, name).replace(ARG_SLOT, arg))
     for i, piece in enumerate(pieces):
