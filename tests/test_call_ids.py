@@ -124,8 +124,8 @@ def test_an_id_written_after_the_arguments_streams_as_a_dialect_id() -> None:
 def test_a_marked_id_is_optional_when_generating() -> None:
     """Mistral Small 3.2's template renders ``[CALL_ID]`` in history, but models write the call
     with or without it: the grammar accepts both, and a call without one gets pegtool's id."""
-    from pegtool.gbnf.recognizer import gbnf_accepts
     from pegtool.gallery.runner import standard_tools
+    from pegtool.gbnf.recognizer import gbnf_accepts
 
     fmt = ChatFormat.load(ROOT / "templates" / "Mistral-Small-3.2-24B-Instruct-2506.jinja")
     prep = fmt.prepare(USER, standard_tools(), tool_choice="required", call_id_seed=0)
