@@ -18,7 +18,6 @@ from typing import Any
 from pegtool.errors import TemplateError
 from pegtool.grammar import origins
 from pegtool.grammar.ir import Grammar, Trigger, walk
-from pegtool.grammar.schema_check import check_schema
 from pegtool.parser.chat import ChatParser
 from pegtool.template import Renderer, TemplateSource, load_template, normalize_tools
 from pegtool.template.render import check_tool_choice
@@ -421,9 +420,7 @@ class ChatFormat:
         envelopes = normalize_tools(tools) if tools else []
         if envelopes:
             check_tool_choice(tool_choice, (t["function"]["name"] for t in envelopes))
-            for t in envelopes:  # before any render: a schema nested 900 deep must not reach json.dumps
-                if t["function"].get("parameters") is not None:
-                    check_schema(t["function"]["parameters"])
+            # each tool's schema was checked (iteratively, cached) by check_request above
         kw = dict(template_kwargs)
         if enable_thinking is not None:
             kw["enable_thinking"] = enable_thinking

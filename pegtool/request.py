@@ -84,12 +84,17 @@ def _check_parameters(params: Any, name: str, where: str) -> None:
     from pegtool.grammar.schema_check import check_schema
 
     try:
-        check_schema(params)  # iterative, bounded: safe before anything recursive touches the schema
         key = json.dumps(params, sort_keys=True, ensure_ascii=False)
-    except SchemaError as exc:
-        raise ToolSchemaError(f"tool {name!r}: invalid JSON Schema: {exc}", where, exc.pointer) from exc
+    except RecursionError:
+        key = None  # nested past Python's limit: the iterative check below names the problem
     except (TypeError, ValueError) as exc:
         raise RequestError(f"tool {name!r}: the schema is not JSON data ({exc})", where) from exc
+    if key is None:
+        try:
+            check_schema(params)  # iterative and bounded
+        except SchemaError as exc:
+            raise ToolSchemaError(f"tool {name!r}: invalid JSON Schema: {exc}", where, exc.pointer) from exc
+        raise ToolSchemaError(f"tool {name!r}: invalid JSON Schema: #: the schema nests too deeply", where, "#")
     problem = _schema_problem(key)
     if problem:
         # the same message ``pegtool schema`` prints for this schema
@@ -102,9 +107,12 @@ def _schema_problem(schema_json: str) -> tuple[str, str] | None:
     (cached: a server sees the same tools on every request)."""
     from pegtool.grammar.builder import GrammarBuilder
     from pegtool.grammar.schema import schema_to_ir
+    from pegtool.grammar.schema_check import check_schema
 
     try:
-        schema_to_ir(json.loads(schema_json), GrammarBuilder(), "params")
+        schema = json.loads(schema_json)
+        check_schema(schema)  # iterative, bounded: before anything recursive touches the schema
+        schema_to_ir(schema, GrammarBuilder(), "params")
     except SchemaError as exc:
         return str(exc), exc.pointer
     except RecursionError:
