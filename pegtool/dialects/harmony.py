@@ -110,12 +110,11 @@ def _calls(b: GrammarBuilder, fns: Sequence[dict[str, Any]], strict: bool) -> No
 def _plain_messages(extract_reasoning: bool) -> tuple[Node, Node, Node]:
     """(analysis, preamble, final) messages without a recipient. Without extraction (reasoning
     format "none") each message is content as written, its channel header included."""
-    body_stops = _BODY_STOPS
     keep = _keeper(extract_reasoning)
 
     def message(channel: str, tag: Tag) -> Node:
-        return keep(lit(CHANNEL + channel + MESSAGE) + capture(tag, until(*body_stops))) if extract_reasoning \
-            else keep(lit(CHANNEL + channel + MESSAGE) + until(*body_stops))
+        body = until(*_BODY_STOPS)
+        return keep(lit(CHANNEL + channel + MESSAGE) + (capture(tag, body) if extract_reasoning else body))
 
     return message("analysis", Tag.REASONING), message("commentary", Tag.CONTENT), message("final", Tag.CONTENT)
 
@@ -142,11 +141,17 @@ def harmony_root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], *, tool_choic
         return whole
     # the prompt ends inside an analysis message (a prefill continuing it): its body comes first
     body = capture(Tag.REASONING if extract_reasoning else Tag.CONTENT, until(*_BODY_STOPS))
-    ends = _keeper(extract_reasoning)(space() + opt(lit(RETURN) | lit(END)) + space()) + end()
+    sep, tail, bare = _joints(extract_reasoning)
+    return body + choice(sep + whole, bare + tail, tail)
+
+
+def _joints(extract_reasoning: bool) -> tuple[Node, Node, Node]:
+    """(separator between messages, end of the output, text after a bare ``<|end|>``: content)."""
     keep = _keeper(extract_reasoning)
     sep = keep(space() + lit(END) + space() + lit(START) + opt(lit("assistant")))
-    bare = keep(space() + lit(END) + space()) + capture(Tag.CONTENT, until(*_BODY_STOPS)) + ends
-    return body + choice(sep + whole, bare, ends)
+    tail = keep(space() + opt(lit(RETURN) | lit(END)) + space()) + end()
+    bare = keep(space() + lit(END) + space()) + capture(Tag.CONTENT, until(*_BODY_STOPS))
+    return sep, tail, bare
 
 
 def _root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], tool_choice: Any, extract_reasoning: bool) -> Node:
@@ -154,13 +159,10 @@ def _root(b: GrammarBuilder, fns: Sequence[dict[str, Any]], tool_choice: Any, ex
     keep = _keeper(extract_reasoning)
     plain = choice(analysis, preamble, final)
     role = lit(START) + opt(lit("assistant"))
-    sep = keep(space() + lit(END) + space() + role)
-    tail = keep(space() + opt(lit(RETURN) | lit(END)) + space()) + end()
+    sep, tail, bare = _joints(extract_reasoning)
     # what a text without recipient reads as: unknown channels keep their body as content
     word = repeat(chars([("a", "z"), ("A", "Z"), ("0", "9"), ("_", "_")]), 1, 32)
     other = keep(lit(CHANNEL) + word + lit(MESSAGE)) + capture(Tag.CONTENT, until(*_BODY_STOPS))
-    # text after a bare <|end|> (no new header) at the end of the output is content
-    bare = keep(space() + lit(END) + space()) + capture(Tag.CONTENT, until(*_BODY_STOPS))
     last = choice(plain, other) + opt(bare)
     lead = keep(space()) + star(choice(plain, other) + sep)
     if not fns or tool_choice == "none":
