@@ -74,7 +74,10 @@ class Prepared:
         """True when the model is free until a trigger (tool_choice auto with tools)."""
         if self.constrain_content:
             return False
-        return self.tool_choice == "auto" and _has_trigger(self.grammar_ir) and bool(self.grammar_triggers)
+        return self.tool_choice == "auto" and self._has_trigger() and bool(self.grammar_triggers)
+
+    def _has_trigger(self) -> bool:
+        return self._built.has_trigger() if self._built is not None else _has_trigger(self.grammar_ir)
 
     @property
     def all_preserved_tokens(self) -> list[str]:
@@ -97,7 +100,7 @@ class Prepared:
         from pegtool.gbnf.emit import lower_schemas, to_gbnf
         from pegtool.grammar.schema import issue_warnings
 
-        if not self.constrain_content and self.tool_choice in ("none", "auto") and not _has_trigger(self.grammar_ir):
+        if not self.constrain_content and self.tool_choice in ("none", "auto") and not self._has_trigger():
             return None
         if self._built is not None:
             text = self._built.gbnf(self.grammar_lazy)
@@ -154,7 +157,14 @@ class _Built:
         self._warnings: list[Any] | None = None
         self._gbnf: dict[bool, str] = {}
         self._triggers: list[dict[str, Any]] | None = None
+        self._trigger_found: bool | None = None
         self._lock = threading.Lock()
+
+    def has_trigger(self) -> bool:
+        """Whether the grammar has a trigger (a lazy part): walked once per build."""
+        if self._trigger_found is None:
+            self._trigger_found = _has_trigger(self.grammar)
+        return self._trigger_found
 
     def gbnf(self, lazy: bool) -> str:
         with self._lock:

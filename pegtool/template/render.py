@@ -42,6 +42,7 @@ from pegtool.template.sandbox import (
 from pegtool.template.source import TemplateSource
 
 _SCALARS = (str, int, float, bool, type(None))
+_ATOMS = frozenset(_SCALARS)  # immutable JSON scalars: shared, never copied
 
 
 def data_copy(obj: Any) -> Any:
@@ -61,30 +62,46 @@ def data_copy(obj: Any) -> Any:
     return copy.deepcopy(obj)
 
 
+def _fresh(v: Any) -> Any:
+    """An empty container of the same JSON kind as ``v``, or a deep copy of anything else."""
+    kind = type(v)
+    if kind is dict or (kind is not list and isinstance(v, Mapping)):
+        return {}
+    return [] if isinstance(v, list) else copy.deepcopy(v)
+
+
 def json_copy(value: Any) -> Any:
     """A deep copy of dicts and lists made without recursion (a 900-level tool schema must not
     overflow the stack); other values are copied with :func:`copy.deepcopy`. Shared containers
-    stay shared and cycles are kept, as with ``deepcopy``."""
+    stay shared and cycles are kept, as with ``deepcopy``. Scalars are tested by exact type first:
+    they are most of a request, and an ``isinstance`` against ``Mapping`` is slow.
 
-    def fresh(v: Any) -> Any:
-        if isinstance(v, Mapping):
-            return {}
-        return [] if isinstance(v, list) else copy.deepcopy(v)
-
-    top = fresh(value)
+    >>> a = {"x": [1, {"y": "z"}]}; a["self"] = a; b = json_copy(a); b["x"][1]["y"] = 0
+    >>> a["x"], b["self"] is b
+    ([1, {'y': 'z'}], True)
+    """
+    if type(value) in _ATOMS:
+        return value
+    top = _fresh(value)
+    if not isinstance(value, (Mapping, list)):
+        return top
     memo: dict[int, Any] = {id(value): top}
-    stack = [(value, top)] if isinstance(value, (Mapping, list)) else []
+    stack = [(value, top)]
     while stack:
         src, dst = stack.pop()
-        for key, v in (src.items() if isinstance(src, Mapping) else enumerate(src)):
-            if isinstance(v, (Mapping, list)) and id(v) in memo:
+        into_dict = type(dst) is dict
+        pairs = src.items() if into_dict else enumerate(src)
+        for key, v in pairs:
+            if type(v) in _ATOMS:
+                c = v
+            elif id(v) in memo:
                 c = memo[id(v)]
             else:
-                c = fresh(v)
-                if isinstance(v, (Mapping, list)):
+                c = _fresh(v)
+                if type(c) is dict or type(c) is list:
                     memo[id(v)] = c
                     stack.append((v, c))
-            if isinstance(dst, dict):
+            if into_dict:
                 dst[key] = c
             else:
                 dst.append(c)
@@ -209,7 +226,17 @@ def input_size(*values: Any) -> int:
     while stack:
         value = stack.pop()
         seen += 1
-        if isinstance(value, str):
+        kind = type(value)
+        if kind is str:
+            total += len(value)
+        elif kind in _ATOMS:
+            total += 1
+        elif kind is dict:
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif kind is list:
+            stack.extend(value)
+        elif isinstance(value, str):
             total += len(value)
         elif isinstance(value, Mapping):
             stack.extend(value.keys())
