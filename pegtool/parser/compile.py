@@ -42,6 +42,8 @@ from pegtool.parser.check import (
     regular_rules,
 )
 from pegtool.parser.fastpath import INF, Bounds, RegexGen, class_re, compile_pattern
+from pegtool.parser.jsonscan import ENTRIES as JSON_ENTRIES
+from pegtool.parser.jsonscan import has_core_rules, json_matcher
 from pegtool.parser.matchers import (
     FAIL,
     CaptureNode,
@@ -74,6 +76,8 @@ class Facts:
         self.first = FirstSets(grammar, null)
         self.regex = RegexGen(grammar.rule_map)
         self.bounds = Bounds(grammar.rule_map)
+        #: the core JSON rules are the canonical ones: a resumable scanner may match them
+        self.json_core = has_core_rules(grammar.rule_map)
 
 
 def describe(node: Node) -> str:
@@ -348,7 +352,9 @@ class Program:
 
     def _ref(self, name: str) -> Matcher:
         if name not in self._refs:
-            if self.fast and name in self.facts.regular:
+            if self.fast and name in JSON_ENTRIES and self.facts.json_core:
+                self._refs[name] = json_matcher(name, self.partial)
+            elif self.fast and name in self.facts.regular:
                 # Regular rules are non-recursive and capture-free: inline, no memo needed.
                 self._refs[name] = self.compile(self.facts.grammar[name])
             else:

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from pegtool.parser.jsonscan import JsonRun
+
 if TYPE_CHECKING:
     from pegtool.parser.engine import ParseResult
     from pegtool.parser.matchers import CaptureNode
@@ -142,7 +144,7 @@ class LoopRun:
         return LoopRun(self.loop, run.count, self.anchor, self.make_ctx), at
 
 
-Run = UntilRun | CharRun | LoopRun
+Run = UntilRun | CharRun | LoopRun | JsonRun
 
 
 @dataclass(frozen=True, slots=True)
