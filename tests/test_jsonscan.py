@@ -11,13 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pegtool.grammar.builder import GrammarBuilder, seq
-from pegtool.grammar.ir import Capture, Ref, Tag
+from pegtool.grammar.ir import Capture, Tag
 from pegtool.grammar.json_rules import json_array_any, json_object_any, json_value
 from pegtool.parser.engine import Parser, Status
 from pegtool.parser.jsonscan import JsonRun
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _grammar(entry: str, after: str = "") -> tuple[Parser, Parser]:
     b = GrammarBuilder()
     ref = {"json-value": json_value, "json-object": json_object_any, "json-array": json_array_any}[entry](b)

@@ -24,7 +24,7 @@ from typing import Any
 
 from pegtool.grammar.json_rules import WS_MAX
 
-_WS = re.compile(r"[ \t\n\r]{0,%d}" % WS_MAX).match
+_WS = re.compile(rf"[ \t\n\r]{{0,{WS_MAX}}}").match
 _STRING_BODY = re.compile(r'(?:[^"\\\x00-\x1f]+|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*').match
 _OPEN_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{0,3})?\Z").match  # a proper prefix of an escape, at the end
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?").match
