@@ -153,6 +153,10 @@ class JsonRun:
             return None  # the value ended or broke: the outcome above it may change, re-parse
         return len(text), JsonRun(stack, mode, at), start
 
+    def grow_full(self, text: str, start: int, old_n: int) -> int:
+        """Full mode never records a scan as a run that reached the end (see :func:`json_matcher`)."""
+        return -1
+
 
 #: entry rule -> the character the value must start with (None: any value)
 ENTRIES = {"json-value": None, "json-object": "{", "json-array": "["}

@@ -90,7 +90,7 @@ def json_copy(value: Any) -> Any:
     while stack:
         src, dst = stack.pop()
         into_dict = type(dst) is dict
-        pairs = src.items() if into_dict else enumerate(src)
+        pairs = src.items() if into_dict else enumerate(src)  # type: ignore[union-attr]
         for key, v in pairs:
             if type(v) in _ATOMS:
                 c = v
