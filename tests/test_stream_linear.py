@@ -49,3 +49,14 @@ def test_eight_times_the_argument_costs_about_eight_times_the_work(stem: str, es
     small = _operations(parser, output(stem, 2_000, escaped))
     large = _operations(parser, output(stem, 16_000, escaped))
     assert large <= 8 * small * 1.25, (small, large, large / small)
+
+
+def test_nested_json_value_costs_linear_work() -> None:
+    """``[[[…]]]`` as an untyped argument: the core JSON rules are scanned with an explicit stack
+    that resumes where the text ended (pegtool.parser.jsonscan), not re-parsed per chunk."""
+    from bench_stream_long import nested  # type: ignore[import-not-found]
+
+    parser = parser_for("Qwen-Qwen2.5-7B-Instruct")
+    small = _operations(parser, nested(1_000))
+    large = _operations(parser, nested(8_000))
+    assert large <= 8 * small * 1.25, (small, large, large / small)

@@ -200,6 +200,10 @@ def _expectations(ctx: Ctx) -> tuple[int, tuple[str, ...]]:
     return max(ctx.far, 0), tuple(dict.fromkeys(ctx.exp))
 
 
+#: characters at the end of a session's text kept apart for growing a frontier (well over any marker)
+TAIL = 4096
+
+
 class Session:
     """Parse text that grows by appending; memo entries that never examined the old end of the
     text are kept between calls, so re-parsing costs little more than the new text."""
@@ -213,6 +217,8 @@ class Session:
         self.open_atomic = open_atomic
         self._chunks: list[str] = []
         self._text = ""
+        self._n = 0  # the length of the text (joined or not)
+        self._tail = ""  # its last TAIL characters: what growing a frontier reads
         self._memo: dict[int, tuple[int, list[CaptureNode], bool]] = {}
         self._stale: list[int] = []
         self._last: ParseResult | None = None
@@ -226,18 +232,31 @@ class Session:
             self._chunks.clear()
         return self._text
 
+    def __len__(self) -> int:
+        return self._n
+
     def append(self, more: str) -> None:
         """Append ``more`` without parsing (the next :meth:`result` sees it)."""
         self._chunks.append(more)
+        self._n += len(more)
+        self._tail = (self._tail + more)[-TAIL:]
+
+    def window(self, lo: int) -> tuple[str, int]:
+        """``(w, base)``: the text from ``base`` (at most ``lo``) to its end. The last
+        :data:`TAIL` characters are kept apart, so reading near the end does not join the text."""
+        base = self._n - len(self._tail)
+        if lo >= base:
+            return self._tail, base
+        return self.text, 0
 
     def extend(self, more: str) -> ParseResult:
         """Append ``more``; the partial-mode result for the text so far. When the last parse
         stopped inside a run that ``more`` merely prolongs, no parsing is done (the open captures
         grow; see :mod:`pegtool.parser.frontier`)."""
-        self._chunks.append(more)
+        self.append(more)
         last = self._last
         if last is not None and last.frontier is not None and self.grow:
-            step = last.frontier.grow(self.text)
+            step = last.frontier.grow_in(self.window)
             if step is not None:
                 self.grown += 1
                 self._last = grown(last, *step)

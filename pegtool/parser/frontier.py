@@ -85,6 +85,13 @@ class UntilRun:
         end = self.grow(text, start, old_n)
         return None if end == NO else (end, self, start)
 
+    def reads_from(self, start: int, old_n: int) -> int:
+        """The first position :meth:`advance` reads (a delimiter may start that far back)."""
+        return max(0, start, old_n - self.longest + 1)
+
+    def shifted(self, delta: int) -> UntilRun:
+        return self
+
 
 class CharRun:
     """The growth rule of ``[class]{lo,hi}``: every new character is in the class (and the upper
@@ -109,6 +116,12 @@ class CharRun:
     def advance(self, text: str, start: int, old_n: int) -> tuple[int, Run, int] | None:
         end = self.grow(text, start, old_n)
         return None if end == NO else (end, self, start)
+
+    def reads_from(self, start: int, old_n: int) -> int:
+        return old_n
+
+    def shifted(self, delta: int) -> CharRun:
+        return self
 
 
 class LoopRun:
@@ -143,6 +156,12 @@ class LoopRun:
             return None
         return LoopRun(self.loop, run.count, self.anchor, self.make_ctx), at
 
+    def reads_from(self, start: int, old_n: int) -> int:
+        return 0  # the resumed loop runs on the whole text
+
+    def shifted(self, delta: int) -> LoopRun:
+        return self if delta == 0 else LoopRun(self.loop, self.count, self.anchor + delta, self.make_ctx)
+
 
 Run = UntilRun | CharRun | LoopRun | JsonRun
 
@@ -166,6 +185,20 @@ class Frontier:
             return None
         end, run, start = step
         return end, Frontier(run, start, len(text))
+
+    def grow_in(self, window: Callable[[int], tuple[str, int]]) -> tuple[int, Frontier] | None:
+        """:meth:`grow` on the text as far as the run reads it: ``window(lo)`` gives ``(w, base)``,
+        the text from ``base`` (at most ``lo``) to its end, so appending a chunk costs the chunk
+        whatever the length of the text before it."""
+        w, base = window(self.run.reads_from(self.start, self.n))
+        if base == 0:
+            return self.grow(w)
+        inner = Frontier(self.run.shifted(-base), self.start - base, self.n - base)
+        step = inner.grow(w)
+        if step is None:
+            return None
+        end, front = step
+        return end + base, Frontier(front.run.shifted(base), front.start + base, front.n + base)
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,12 @@ class JsonRun:
             return None  # the value ended or broke: the outcome above it may change, re-parse
         return len(text), JsonRun(stack, mode, at), start
 
+    def reads_from(self, start: int, old_n: int) -> int:
+        return self.pos
+
+    def shifted(self, delta: int) -> JsonRun:
+        return JsonRun(self.stack, self.mode, self.pos + delta)
+
     def grow_full(self, text: str, start: int, old_n: int) -> int:
         """Full mode never records a scan as a run that reached the end (see :func:`json_matcher`)."""
         return -1

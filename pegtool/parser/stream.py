@@ -29,6 +29,7 @@ from pegtool.grammar.ir import Tag
 from pegtool.messages import ChatMessage, Diagnostic, RetractionError, ToolCall, diff_messages
 from pegtool.parser.engine import CaptureNode, ParseResult, Session, Status
 from pegtool.parser.frontier import regrown
+from pegtool.parser.lane import Lane
 from pegtool.parser.mapper import MapCache
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ class ChatStream:
         self.deltas: list[dict[str, Any]] = []
         #: the deltas :meth:`finish` released (text held back as a possible marker prefix, ...)
         self.finish_deltas: list[dict[str, Any]] = []
+        self._lane: Lane | None = None  # the open span the next chunks may simply prolong
+        self.laned = 0  # chunks sent through the lane (no snapshot)
 
     @property
     def text(self) -> str:
@@ -63,13 +66,19 @@ class ChatStream:
     @property
     def sent(self) -> ChatMessage:
         """The message the deltas sent so far add up to."""
+        self._settle()
         return self._sent
+
+    def _settle(self) -> None:
+        """Fold the text the lane sent into ``_sent`` (one join per run of laned chunks)."""
+        if self._lane is not None and self._lane.pieces:
+            self._sent = self._lane.settle(self._sent)
 
     @property
     def finish_reason(self) -> str:
         """OpenAI ``finish_reason`` for the final chunk: "length" when a call is unfinished,
         "tool_calls" when calls were made, else "stop" (call after :meth:`finish`)."""
-        msg = self._final or self._sent
+        msg = self._final or self.sent
         if msg.incomplete:
             return "length"
         return "tool_calls" if msg.tool_calls else "stop"
@@ -82,15 +91,31 @@ class ChatStream:
             return []
         if self._broken:
             self._session.append(chunk)
-            return self._send(replace(self._sent, content=self._sent.content + chunk), len(self.text))
+            return self._send(replace(self._sent, content=self._sent.content + chunk), len(self._session))
+        parsed = self._session.parsed
         result = self._session.extend(chunk)
         self._last = result
+        lane = self._lane
+        if lane is not None and self._session.parsed == parsed and result.frontier is not None:
+            out = lane.follow(self._session, result, self._parser.markers)
+            if out is not None:
+                self.laned += 1
+                self._upto = max(self._upto, lane.upto)
+                self.deltas.extend(out)
+                return out
+        self._settle()
+        self._lane = None
         if result.status is Status.FAIL:
             return self._break(result)
-        msg, upto = self._parser.stream_snapshot(self.text, result, self._snap_cache, self.ids)
-        if result.tentative and not (self._parser.marked_calls and _inside_call(result.captures)):
+        text = self.text
+        msg, upto = self._parser.stream_snapshot(text, result, self._snap_cache, self.ids)
+        agree = result.tentative and not (self._parser.marked_calls and _inside_call(result.captures))
+        if agree:
             msg = self._agreement(msg)
-        return self._send(msg, upto)
+        out = self._send(msg, upto)
+        if self._fast and not agree and self._sent is msg and result.frontier is not None:
+            self._lane = Lane.open(text, result, msg, self._snap_cache, self._parser.reasoning_field)
+        return out
 
     def _agreement(self, msg: ChatMessage) -> ChatMessage:
         """A tentative partial parse may lose to another way once the text ends: send only what
@@ -105,6 +130,7 @@ class ChatStream:
         return common_part(msg, self._parser.conclude(text, now, cache=self._final_cache, ids=self.ids))
 
     def _send(self, msg: ChatMessage, upto: int) -> list[dict[str, Any]]:
+        self._settle()
         try:
             out = diff_messages(self._sent, msg, reasoning_field=self._parser.reasoning_field)
         except RetractionError:
@@ -143,6 +169,8 @@ class ChatStream:
         """The final message; the deltas it releases are appended to ``self.deltas``."""
         if self._final is not None:
             return self._final
+        self._settle()
+        self._lane = None
         if self._broken:
             self.finish_deltas = []
             self._final = self._sent
