@@ -108,6 +108,25 @@ class Prepared:
         issue_warnings(found, self.schema_origins, stacklevel=3)
         return text
 
+    def grammar_for(self, engine: str = "llama.cpp", *, lazy: bool | None = None) -> str | None:
+        """The grammar in ``engine``'s language ("llama.cpp", "llguidance", "xgrammar"); see
+        :func:`pegtool.engines.requests.grammar_for`."""
+        from pegtool.engines.requests import grammar_for
+
+        return grammar_for(self, engine, lazy)
+
+    def to_vllm(self, engine: str = "xgrammar") -> dict[str, Any]:
+        """The fields of a vLLM ``/v1/completions`` body (prompt, ``structured_outputs``)."""
+        from pegtool.engines.requests import vllm_body
+
+        return vllm_body(self, engine)
+
+    def to_sglang(self, engine: str = "xgrammar") -> dict[str, Any]:
+        """The fields of an SGLang ``/v1/completions`` body (prompt, ``ebnf``)."""
+        from pegtool.engines.requests import sglang_body
+
+        return sglang_body(self, engine)
+
     def to_llama_server(self, *, thinking_forced_open: bool = False) -> dict[str, Any]:
         """The fields of a llama-server ``/completion`` body."""
         body: dict[str, Any] = {"prompt": _strip_bos(self.prompt, self.bos_token)}
