@@ -76,11 +76,18 @@ class _Cache(OrderedDict[str, Any]):
 class LlguidanceJudge:
     """llguidance's matcher over the vocabulary of a llama.cpp judge."""
 
-    def __init__(self, llama_judge: Any) -> None:
+    #: Earley items per mask step. llguidance's default (50 000) is exceeded by the ambiguous
+    #: grammars of templates whose reasoning block may stay open (``(think | .*)? text``): every
+    #: character is a possible split point. The judge compares languages, so it raises the budget;
+    #: ``step_max_items=None`` keeps the engine's default.
+    STEP_MAX_ITEMS = 5_000_000
+
+    def __init__(self, llama_judge: Any, step_max_items: int | None = STEP_MAX_ITEMS) -> None:
         import llguidance
         from llguidance.llamacpp import lltokenizer_from_vocab
 
         self.llg = llguidance
+        self.limits = llguidance.LLParserLimits(step_max_items=step_max_items)
         self.eog = llama_judge.eog_token
         self.tokenizer = lltokenizer_from_vocab(llama_judge._vocab, eos_token=self.eog)  # noqa: SLF001
         self._specs = _Cache(64)
@@ -92,14 +99,14 @@ class LlguidanceJudge:
             spec = self.llg.LLMatcher.grammar_from_lark(lark)
         except ValueError as exc:
             return str(exc)
-        return str(self.llg.LLMatcher.validate_grammar(spec, self.tokenizer))
+        return str(self.llg.LLMatcher.validate_grammar(spec, self.tokenizer, limits=self.limits))
 
     def matcher(self, lark: str) -> Any:
         spec = self._specs.get(lark)
         if spec is None:
             spec = self._specs.remember(lark, self.llg.LLMatcher.grammar_from_lark(lark))
         start = time.perf_counter()
-        m = self.llg.LLMatcher(self.tokenizer, spec, log_level=0)
+        m = self.llg.LLMatcher(self.tokenizer, spec, log_level=0, limits=self.limits)
         self.compile_seconds = time.perf_counter() - start
         if m.is_error():
             raise GrammarError(f"llguidance rejects the grammar: {m.get_error()[:300]}")
@@ -109,7 +116,7 @@ class LlguidanceJudge:
         m = self.matcher(lark)
         if m.try_consume_tokens(tokens) != len(tokens) or m.is_error():
             return False
-        return bool(m.is_accepting())
+        return bool(m.is_accepting()) and not m.is_error()
 
 
 class XgrammarJudge:
