@@ -95,11 +95,10 @@ def main(names: list[str]) -> None:
     for name in names:
         gbnf, text = _case(name)
         tokens = list(j.tokenize(text))
-        runs = [("llama.cpp", lambda: _llama_masks(j, gbnf, tokens)),
-                ("llguidance", lambda: _llg_masks(lj, gbnf_to_lark(gbnf), tokens)),
-                ("xgrammar", lambda: _xgr_masks(xj, gbnf_to_ebnf(gbnf), tokens))]  # fmt: skip
-        for engine, run in runs:
-            compile_s, times = run()
+        runs = [("llama.cpp", _llama_masks, j, gbnf), ("llguidance", _llg_masks, lj, gbnf_to_lark(gbnf)),
+                ("xgrammar", _xgr_masks, xj, gbnf_to_ebnf(gbnf))]  # fmt: skip
+        for engine, measure, judge, grammar in runs:
+            compile_s, times = measure(judge, grammar, tokens)
             med, top = statistics.median(times) * 1e6, max(times) * 1e6
             print(f"{name:<38} {engine:<11} {compile_s * 1e3:>11.1f} {med:>17.0f} {top:>10.0f} {len(tokens):>6}")
 

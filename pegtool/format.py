@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from pegtool.engines.requests import EngineRequests
 from pegtool.errors import TemplateError
 from pegtool.grammar import origins
 from pegtool.grammar.ir import Grammar, Trigger, walk
@@ -42,7 +43,7 @@ def _strip_bos(prompt: str, bos: str) -> str:
 
 
 @dataclass
-class Prepared:
+class Prepared(EngineRequests):
     """Everything one request needs: the prompt, the parser and the constraint grammar."""
 
     prompt: str
@@ -107,25 +108,6 @@ class Prepared:
             found = lower_schemas(self.grammar_ir)[1]
         issue_warnings(found, self.schema_origins, stacklevel=3)
         return text
-
-    def grammar_for(self, engine: str = "llama.cpp", *, lazy: bool | None = None) -> str | None:
-        """The grammar in ``engine``'s language ("llama.cpp", "llguidance", "xgrammar"); see
-        :func:`pegtool.engines.requests.grammar_for`."""
-        from pegtool.engines.requests import grammar_for
-
-        return grammar_for(self, engine, lazy)
-
-    def to_vllm(self, engine: str = "xgrammar") -> dict[str, Any]:
-        """The fields of a vLLM ``/v1/completions`` body (prompt, ``structured_outputs``)."""
-        from pegtool.engines.requests import vllm_body
-
-        return vllm_body(self, engine)
-
-    def to_sglang(self, engine: str = "xgrammar") -> dict[str, Any]:
-        """The fields of an SGLang ``/v1/completions`` body (prompt, ``ebnf``)."""
-        from pegtool.engines.requests import sglang_body
-
-        return sglang_body(self, engine)
 
     def to_llama_server(self, *, thinking_forced_open: bool = False) -> dict[str, Any]:
         """The fields of a llama-server ``/completion`` body."""

@@ -15,7 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pegtool.analysis import analyze
-from pegtool.analysis.roundtrip import SCENARIOS, _message, _skip_reason, check_scenario, load_tools, model_text
+from pegtool.analysis.roundtrip import (
+    SCENARIOS,
+    _message,
+    _skip_reason,
+    check_scenario,
+    load_tools,
+    model_text,
+)
 from pegtool.engines import engine_grammar, gbnf_to_ebnf, gbnf_to_lark
 from pegtool.engines.xgrammar import after_prefix, structural_tag
 from pegtool.errors import AnalysisError, PegtoolError

@@ -93,3 +93,20 @@ def sglang_body(prep: Prepared, engine: str = "xgrammar") -> dict[str, Any]:
     if grammar is not None:
         body["ebnf"] = str(grammar)
     return body
+
+
+class EngineRequests:
+    """The engine methods of :class:`pegtool.format.Prepared` (a mixin over its fields)."""
+
+    def grammar_for(self, engine: str = "llama.cpp", *, lazy: bool | None = None) -> EngineText | None:
+        """The grammar in ``engine``'s language ("llama.cpp", "llguidance", "xgrammar"); see
+        :func:`grammar_for`."""
+        return grammar_for(self, engine, lazy)  # type: ignore[arg-type]
+
+    def to_vllm(self, engine: str = "xgrammar", *, legacy: bool = False) -> dict[str, Any]:
+        """The fields of a vLLM ``/v1/completions`` body (prompt, ``structured_outputs``)."""
+        return vllm_body(self, engine, legacy=legacy)  # type: ignore[arg-type]
+
+    def to_sglang(self, engine: str = "xgrammar") -> dict[str, Any]:
+        """The fields of an SGLang ``/v1/completions`` body (prompt, ``ebnf``)."""
+        return sglang_body(self, engine)  # type: ignore[arg-type]
