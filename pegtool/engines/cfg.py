@@ -39,6 +39,8 @@ class Syntax:
 
     header = ""
     root = "root"
+    #: literals are written as several lexemes: a repeated literal needs parentheses
+    splits_literals = False
 
     def name(self, gbnf_name: str, taken: set[str]) -> str:
         return gbnf_name
@@ -82,6 +84,8 @@ class _Printer:
 
     def item(self, item: Item) -> str:
         text = self.atom(item.atom)
+        if item.reps and self.syntax.splits_literals and isinstance(item.atom, Lit) and len(item.atom.chars) > 1:
+            text = f"({text})"
         for k, (lo, hi) in enumerate(item.reps):
             if k:
                 text = f"({text})"

@@ -76,20 +76,16 @@ class _Cache(OrderedDict[str, Any]):
 class LlguidanceJudge:
     """llguidance's matcher over the vocabulary of a llama.cpp judge."""
 
-    #: Earley items per mask step. llguidance's default (50 000) is exceeded by the ambiguous
-    #: grammars of templates whose reasoning block may stay open (``(think | .*)? text``): every
-    #: character is a possible split point. The judge compares languages, so it raises the budget;
-    #: ``step_max_items=None`` keeps the engine's default.
-    STEP_MAX_ITEMS = 5_000_000
+    #: Earley items per mask step; None keeps llguidance's default (50 000), as a server runs it.
+    STEP_MAX_ITEMS: int | None = None
 
     def __init__(self, llama_judge: Any, step_max_items: int | None = STEP_MAX_ITEMS) -> None:
         import llguidance
-        from llguidance.llamacpp import lltokenizer_from_vocab
 
         self.llg = llguidance
         self.limits = llguidance.LLParserLimits(step_max_items=step_max_items)
         self.eog = llama_judge.eog_token
-        self.tokenizer = lltokenizer_from_vocab(llama_judge._vocab, eos_token=self.eog)  # noqa: SLF001
+        self.tokenizer = _lltokenizer(llguidance, llama_judge)
         self._specs = _Cache(64)
         self.compile_seconds = 0.0
 
@@ -117,6 +113,27 @@ class LlguidanceJudge:
         if m.try_consume_tokens(tokens) != len(tokens) or m.is_error():
             return False
         return bool(m.is_accepting()) and not m.is_error()
+
+
+def _lltokenizer(llguidance: Any, judge: Any) -> Any:
+    """An llguidance tokenizer over the judge's vocabulary and llama.cpp's own tokenizer.
+
+    Control tokens are special (llguidance marks them with a leading 0xFF byte: grammar text never
+    matches them); user-defined tokens are text, as llama.cpp's grammar sees them. (llguidance's
+    ``lltokenizer_from_vocab`` also makes user-defined tokens that look like ``<...>`` special:
+    Gemma's ``<code>`` is one, so a grammar literal ``<code>`` could not match the token llama.cpp's
+    tokenizer produces for that text.)"""
+    import ctypes
+
+    ll, vocab = judge._ll, judge._vocab  # noqa: SLF001
+    control = ll.LLAMA_TOKEN_ATTR_CONTROL
+    tokens = []
+    for tok in range(ll.llama_vocab_n_tokens(vocab)):
+        piece = judge.piece(tok)
+        tokens.append(b"\xff" + piece if ll.llama_vocab_get_attr(vocab, tok) & control else piece)
+    fptr = ctypes.cast(ll.llama_cpp._lib.llama_tokenize, ctypes.c_void_p).value
+    return llguidance.LLTokenizer.from_llamacpp(tokens=tokens, vocab_ptr=vocab, tokenize_fptr=fptr,  # type: ignore[attr-defined]
+                                                eos_token=judge.eog_token, slices=None)  # fmt: skip
 
 
 class XgrammarJudge:

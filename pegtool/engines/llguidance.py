@@ -39,6 +39,7 @@ class LarkSyntax(Syntax):
 
     header = HEADER
     root = "start"
+    splits_literals = True
 
     def name(self, gbnf_name: str, taken: set[str]) -> str:
         base = _NAME_BAD.sub("_", gbnf_name.lower()).strip("_") or "r"
@@ -75,11 +76,11 @@ def _char_lexeme(cp: int) -> str:
 def gbnf_to_lark(gbnf: str) -> str:
     """The GBNF CFG printed as llguidance Lark (same language, one-character lexemes).
 
-    >>> print(gbnf_to_lark('root ::= "ab" [^<]* tail\\ntail ::= "!"?\\n'), end="")
+    >>> print(gbnf_to_lark('root ::= "ab" [^<]* tail\\ntail ::= "!"? "<e>"?\\n'), end="")
     %llguidance {}
     <BLANKLINE>
     start: "a" "b" /[^\\x{3C}]/* tail
-    tail: "!"?
+    tail: "!"? ("<" "e" ">")?
     """
     return print_cfg(gbnf, LarkSyntax())
 
