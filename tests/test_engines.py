@@ -250,3 +250,27 @@ def test_request_bodies() -> None:
     assert vllm_llg["structured_outputs"]["grammar"].startswith("%llguidance {}")
     assert sgl["ebnf"].startswith("root ::= ")
     assert prep.grammar_for("llama.cpp") == prep.grammar
+
+
+def test_structural_tag_agrees_with_the_lazy_grammar(judges: Any) -> None:
+    """Qwen3-Coder: xgrammar's structural tag (free text, then the grammar from the trigger word)
+    and llama.cpp's lazy grammar with its trigger accept the same round-trip texts and variants."""
+    j, _, xj = judges
+    if xj is None:
+        pytest.skip("xgrammar is not installed")
+    from pegtool.gbnf.triggers import trigger_regex, triggers_for
+
+    src = load_template(T / "Qwen3-Coder.jinja")
+    a, r = analyze(src), Renderer(src)
+    gp, text = model_text(r, a, _message(a, SCENARIOS["content_call"]), TOOLS, USER)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = build_chat_grammar(a, TOOLS, generation_prompt=gp)
+        lazy = str(to_gbnf(g, lazy=True, check=False))
+    trig = triggers_for(g)
+    tag = structural_tag(lazy, [t.value for t in trig])
+    assert tag is not None
+    tag_json, patterns = json.dumps(tag), [trigger_regex(t) for t in trig]
+    for case in [text, "No call here.", *_malformed(text)]:
+        want = j.lazy_accepts(lazy, case, patterns)
+        assert xj.accepts_tokens(tag_json, j.tokenize(case), tag=True) is want, case
