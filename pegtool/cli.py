@@ -185,7 +185,9 @@ def cmd_grammar(args: argparse.Namespace) -> int:
                          "(a JSON list of OpenAI tools; pegtool/data/tools.json is an example)")
     prep = _prepare(args)
     if args.json:
-        body = _engine_body(prep, args.engine)
+        from pegtool.engines.requests import engine_fields
+
+        body = prep.to_llama_server() if args.engine == "llama.cpp" else engine_fields(prep, args.engine)
         body.pop("prompt", None)
         _emit(body)
         return EXIT_OK
@@ -195,20 +197,6 @@ def cmd_grammar(args: argparse.Namespace) -> int:
         return EXIT_OK
     sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
     return EXIT_OK
-
-
-def _engine_body(prep: Any, engine: str) -> dict[str, Any]:
-    """llama-server fields, or the grammar for another engine with xgrammar's structural tag."""
-    if engine == "llama.cpp":
-        return prep.to_llama_server()  # type: ignore[no-any-return]
-    from pegtool.engines.requests import xgrammar_structural_tag
-
-    text = prep.grammar_for(engine)
-    body: dict[str, Any] = {"engine": engine, "grammar": None if text is None else str(text)}
-    if engine == "xgrammar":
-        body["structural_tag"] = xgrammar_structural_tag(prep)
-    body["warnings"] = list(getattr(text, "warnings", ()))
-    return body
 
 
 def cmd_request(args: argparse.Namespace) -> int:

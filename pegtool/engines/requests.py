@@ -59,6 +59,16 @@ def xgrammar_structural_tag(prep: Prepared) -> dict[str, Any] | None:
     return structural_tag(_gbnf(prep, True), words)
 
 
+def engine_fields(prep: Prepared, engine: str) -> dict[str, Any]:
+    """``{engine, grammar, structural_tag (xgrammar), warnings}`` for ``pegtool grammar --json``."""
+    text = grammar_for(prep, engine)
+    body: dict[str, Any] = {"engine": engine, "grammar": None if text is None else str(text)}
+    if engine == "xgrammar":
+        body["structural_tag"] = xgrammar_structural_tag(prep)
+    body["warnings"] = list(text.warnings) if text is not None else []
+    return body
+
+
 def _prompt(prep: Prepared) -> str:
     bos = prep.bos_token
     return prep.prompt[len(bos):] if bos and prep.prompt.startswith(bos) else prep.prompt
