@@ -5,6 +5,7 @@ variants of those texts; a hypothesis property test compares the three on genera
 
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 from pathlib import Path
@@ -63,6 +64,7 @@ def judges() -> tuple[Any, Any, Any]:
     return j, LlguidanceJudge(j), (XgrammarJudge(j) if _xgrammar_ok() else None)
 
 
+@functools.cache
 def _cases(path: Path) -> tuple[str, list[str]]:
     """(whole-output GBNF of tool_choice "auto", round-trip texts) of one template."""
     src = load_template(path)
