@@ -185,14 +185,17 @@ def cmd_grammar(args: argparse.Namespace) -> int:
                          "(a JSON list of OpenAI tools; pegtool/data/tools.json is an example)")
     prep = _prepare(args)
     if args.json:
-        body = prep.to_llama_server()
+        from pegtool.engines.requests import engine_fields
+
+        body = prep.to_llama_server() if args.engine == "llama.cpp" else engine_fields(prep, args.engine)
         body.pop("prompt", None)
         _emit(body)
         return EXIT_OK
-    if prep.grammar is None:
+    text = prep.grammar_for(args.engine)
+    if text is None:
         _note("no grammar: with --tool-choice none the output is not constrained")
         return EXIT_OK
-    sys.stdout.write(prep.grammar + ("" if prep.grammar.endswith("\n") else "\n"))
+    sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
     return EXIT_OK
 
 
@@ -342,12 +345,18 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--id-seed", type=int, default=None, metavar="N",
                     help="make the call ids pegtool generates reproducible (default: random, unique per response)")
 
-    sp = add("grammar", cmd_grammar, "the GBNF for the tools, or all llama-server fields")
+    sp = add("grammar", cmd_grammar, "the grammar for the tools (llama.cpp GBNF, llguidance Lark, "
+                                     "xgrammar EBNF), or all llama-server fields")
     _add_template(sp)
     _add_request(sp, tools_required=True)
     sp.add_argument("--json", action="store_true",
                     help="print the llama-server fields (grammar, grammar_lazy, grammar_triggers, "
-                         "preserved_tokens, generation_prompt) as JSON")
+                         "preserved_tokens, generation_prompt) as JSON; with another --engine: its "
+                         "grammar, warnings (and xgrammar's structural tag)")
+    sp.add_argument("--engine", choices=("llama.cpp", "llguidance", "xgrammar"), default="llama.cpp",
+                    metavar="{llama.cpp,llguidance,xgrammar}",
+                    help="grammar language: llama.cpp GBNF (lazy, default), llguidance Lark or xgrammar "
+                         "EBNF (whole-output grammar)")
 
     sp = add("request", cmd_request, "a ready llama-server /completion body")
     _add_template(sp)

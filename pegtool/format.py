@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from pegtool.engines.requests import EngineRequests
 from pegtool.errors import TemplateError
 from pegtool.grammar import origins
 from pegtool.grammar.ir import Grammar, Trigger, walk
@@ -42,7 +43,7 @@ def _strip_bos(prompt: str, bos: str) -> str:
 
 
 @dataclass
-class Prepared:
+class Prepared(EngineRequests):
     """Everything one request needs: the prompt, the parser and the constraint grammar."""
 
     prompt: str

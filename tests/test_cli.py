@@ -100,6 +100,16 @@ def test_grammar_required_is_eager(capsys: pytest.CaptureFixture[str]) -> None:
     assert "grammar_lazy" not in body and "root ::=" in body["grammar"]
 
 
+def test_grammar_for_other_engines(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["grammar", QWEN, "--tools", TOOLS, "--engine", "llguidance", "-q"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.startswith("%llguidance {}") and "\nstart: " in out
+    assert run(["grammar", QWEN, "--tools", TOOLS, "--engine", "xgrammar", "--json", "-q"]) == EXIT_OK
+    body = json.loads(capsys.readouterr().out)
+    assert body["engine"] == "xgrammar" and body["grammar"].startswith("root ::= ")
+    assert body["structural_tag"]["format"]["triggers"] == ["<tool_call>"]
+
+
 def test_request_body(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     messages = tmp_path / "m.json"
     messages.write_text(json.dumps([{"role": "user", "content": "Weather in Paris?"}]))
