@@ -386,4 +386,5 @@ FAMILIES.update({
     "olmo3": OLMO3,
     "llama4_pythonic": LLAMA4_PYTHONIC,
     "llama4_json": LLAMA4_JSON,
+    "phi4_mini": PHI4_MINI,
 })
