@@ -71,6 +71,24 @@ _JSON_OPENINGS = ("{ ", "{\n", "{\n  ", "{\n    ", "{\n\t", "[{", "[ {", "[\n  {
 _NAME_CHARS = [("a", "z"), ("A", "Z"), ("0", "9"), ("_", "_"), ("-", "."), ("$", "$"), ("\u00c0", "\uffff")]
 
 
+#: Content wrappers that the models of one family write in place of each other: Cohere's Command
+#: R7B renders ``<|START_RESPONSE|>``, Command A / Cohere 2 ``<|START_TEXT|>``, and both
+#: families' outputs carry either (vLLM's Command 3 and Command 4 parser tests give each parser
+#: ``<|START_RESPONSE|>…<|END_RESPONSE|>`` replies and list both wrappers as its markers).
+SIBLING_WRAPPERS: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("<|START_RESPONSE|>", "<|END_RESPONSE|>"), ("<|START_TEXT|>", "<|END_TEXT|>")),
+)
+
+
+def sibling_wrappers(start: str, end: str) -> list[tuple[str, str]]:
+    """The other content wrappers of the family whose wrapper is ``start`` … ``end`` (reading only)."""
+    own = (start.strip(), end.strip())
+    for family in SIBLING_WRAPPERS:
+        if own in family:
+            return [pair for pair in family if pair != own]
+    return []
+
+
 def repair(note: str, item: Node | str = "") -> Node:
     """``item`` (nothing by default) recorded as a repair with ``note``."""
     return capture(Tag.REPAIR, item, note)

@@ -112,6 +112,14 @@ COMMAND_R7B = Family("CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja", (
     Case("reasoning_content", "<|START_THINKING|>Easy.<|END_THINKING|><|START_RESPONSE|>Paris.<|END_RESPONSE|>",
          reasoning="Easy.", content="Paris."),
     Case("unclosed_response", "<|START_RESPONSE|>Hello, wor", content="Hello, wor", variant=True, repair="content block not closed"),
+    # the other Cohere content wrapper (vLLM's Command 3 / Command 4 parser tests carry both)
+    Case("text_wrapper", "<|START_THINKING|>Easy.<|END_THINKING|><|START_TEXT|>Paris.<|END_TEXT|>",
+         reasoning="Easy.", content="Paris.", variant=True, repair="content wrapped in <|START_TEXT|>"),
+    Case("text_wrapper_only", "<|START_TEXT|>Hello, world!\nWhat's up?<|END_TEXT|>", content="Hello, world!\nWhat's up?",
+         variant=True, repair="content wrapped in <|START_TEXT|>"),
+    Case("spaced_action", "<|START_THINKING|> i will call get_weather<|END_THINKING|><|START_ACTION|>\n[\n    "
+         + _j({"tool_call_id": "0", "tool_name": "get_weather", "parameters": W_PARIS[1]}) + "\n]\n<|END_ACTION|>",
+         reasoning="i will call get_weather", calls=(W_PARIS,), variant=True),
 ))
 
 COHERE2 = Family("Cohere2MoE.jinja", (
@@ -123,6 +131,13 @@ COHERE2 = Family("Cohere2MoE.jinja", (
          reasoning="Two calls.", calls=(SPECIAL, PY), strict=True),
     Case("unclosed_text", "Greeting.<|END_THINKING|><|START_TEXT|>Hel", reasoning="Greeting.", content="Hel",
          variant=True, repair="content block not closed"),
+    # the other Cohere content wrapper; the thinking opener written again after the prompt's (vLLM cmd4 cases)
+    Case("response_wrapper", "<|START_THINKING|>This is a rainbow emoji: 🌈<|END_THINKING|>\n"
+         "<|START_RESPONSE|>foo bar<|END_RESPONSE|>", reasoning="This is a rainbow emoji: 🌈", content="foo bar",
+         variant=True, repair="content wrapped in <|START_RESPONSE|>"),
+    Case("unclosed_response", "Greeting.<|END_THINKING|><|START_RESPONSE|>Hel", reasoning="Greeting.", content="Hel",
+         variant=True, repair="content wrapped in <|START_RESPONSE|>"),
+    Case("reasoning_only", "just think, no response<|END_THINKING|>", reasoning="just think, no response"),
 ))
 
 # --- Command-R+ ---------------------------------------------------------------------------------
