@@ -351,9 +351,11 @@ def _calls_region(b: GrammarBuilder, a: Analysis, fns: list[dict[str, Any]],
     trig, body = _strict_region(t, one, o)
     names = [f.get("name", "") for f in fns]
     read = variants.read_region(b, t, names, one, lambda shape: _head_and_bodies(b, shape, fns, "plain"))
-    if read is None:
+    fenced = variants.fenced_list(t, body)
+    if read is None and fenced is None:
         return trig, body, ()
-    return trig, lenient(body, body | read.body), read.stops
+    loose = choice(body, *([fenced[0]] if fenced else []), *([read.body] if read else []))
+    return trig, lenient(body, loose), (*(read.stops if read else ()), *(fenced[1] if fenced else ()))
 
 
 def _head_and_bodies(b: GrammarBuilder, t: Tools, fns: list[dict[str, Any]], ids: str) -> Node:

@@ -278,6 +278,23 @@ def read_region(b: GrammarBuilder, t: Tools, names: Sequence[str], strict_one: N
     return Region(opener + unit + star(sep + unit) + closer + space(), tuple(dict.fromkeys(stops)))
 
 
+#: The Markdown fence some models put around a bare JSON list of calls (vLLM's xLAM parser tests)
+FENCE_OPEN, FENCE_CLOSE = "```json", "```"
+
+
+def fenced_list(t: Tools, strict_list: Node) -> tuple[Node, tuple[str, ...]] | None:
+    """For a dialect whose calls are a bare JSON list (no marker): the list inside a
+    ````` ```json ````` fence, read as a repair, and where content stops for it; else None."""
+    jc = t.json_call
+    if t.format is not ToolFormat.JSON_NATIVE or jc is None or not jc.array_wrapped or t.section_start.strip():
+        return None
+    key = '"' + (jc.name_field or (jc.keys[0] if jc.keys else "name")) + '"'
+    stops = tuple(f"{FENCE_OPEN}\n{o}{key}" for o in _JSON_OPENINGS if o.startswith("["))
+    node = space() + repair(f"the call list was fenced as {FENCE_OPEN} … {FENCE_CLOSE}", lit(FENCE_OPEN)) \
+        + space() + strict_list + space() + lit(FENCE_CLOSE) + space()
+    return node, stops
+
+
 def _name_stops(t: Tools, names: Sequence[str]) -> list[str]:
     """Where content stops for calls of shape ``t``: its start marker plus each tool's name (and
     the first character after the name), so prose holding the bare marker text stays prose."""

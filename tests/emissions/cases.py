@@ -309,6 +309,10 @@ _XLAM_CASES = (
     Case("content_call", "I'll help you with that." + _listed(W_PARIS), content="I'll help you with that.",
          calls=(W_PARIS,)),
     Case("unknown_tool", _listed(("send_email", {"to": "x"})), content=_listed(("send_email", {"to": "x"}))),
+    Case("json_fence", "I'll help you with that.\n```json\n" + _listed(W_PARIS) + "\n```", content="I'll help you with that.",
+         calls=(W_PARIS,), variant=True, repair="fenced as ```json"),
+    Case("pretty_fence", "```json\n[\n  " + _j({"name": "special_function", "arguments": SPECIAL[1]}) + "\n]\n```",
+         calls=(SPECIAL,), variant=True, repair="fenced as ```json"),
 )
 XLAM_LLAMA = Family("fixtures/families/vllm-xlam-llama.jinja", _XLAM_CASES)
 XLAM_QWEN = Family("fixtures/families/vllm-xlam-qwen.jinja", _XLAM_CASES)
