@@ -106,3 +106,52 @@ def test_real_family_templates(fixture: str, dialect: str, fmt: ToolFormat) -> N
     assert a.tools.format is fmt
     named = [d[0] for d in a.dialects if d[0] in ("pythonic", "system_tool_list", "instructed_json_list")]
     assert named == ([dialect] if dialect else [])
+
+
+# --- OLMo 3's real template: vLLM's olmo3 parser cases (its calls are read from the renders) ---------
+_S = "get_weather(city='San Francisco', metric='celsius')"
+_S_CALL = ("get_weather", {"city": "San Francisco", "metric": "celsius"})
+_M = ("register_user(name='John Doe', age=37, address={'city': 'San Francisco', 'state': 'CA'}, role=@R, "
+      "passed_test=@P, aliases=['John', 'Johnny'])")
+_M_CALL = ("register_user", {"name": "John Doe", "age": 37, "address": {"city": "San Francisco", "state": "CA"},
+                             "role": None, "passed_test": True, "aliases": ["John", "Johnny"]})
+
+
+def _m(none: str, true: str) -> str:
+    return _M.replace("@R", none).replace("@P", true)
+
+
+OLMO_CASES = [
+    ("simple", f"<function_calls>{_S}</function_calls>", [_S_CALL]),
+    ("as_rendered", f"<function_calls>\n{_S}\n</function_calls>", [_S_CALL]),
+    ("python_literals", f"<function_calls>{_m('None', 'True')}</function_calls>", [_M_CALL]),
+    ("json_literals", f"<function_calls>{_m('null', 'true')}</function_calls>", [_M_CALL]),
+    ("parameterless", "<function_calls>get_time()</function_calls>", [("get_time", {})]),
+    ("empty_dict", "<function_calls>do_something_cool(additional_data={})</function_calls>",
+     [("do_something_cool", {"additional_data": {}})]),
+    ("empty_list", "<function_calls>do_something_cool(steps=[])</function_calls>", [("do_something_cool", {"steps": []})]),
+    ("parallel", f"<function_calls>{_S}\n{_m('None', 'True')}</function_calls>", [_S_CALL, _M_CALL]),
+    ("unicode_multiline", "<function_calls>\nexec(command='echo \"東京\"\nls -la')\n</function_calls>",
+     [("exec", {"command": 'echo "東京"\nls -la'})]),
+]
+
+
+@pytest.fixture(scope="module")
+def olmo3() -> Any:
+    from test_dialect_pythonic import TOOLS as PY_TOOLS
+
+    return ChatFormat.load(FAMILIES / "vllm-olmo3.jinja").prepare([USER], PY_TOOLS)
+
+
+@pytest.mark.parametrize(("case", "text", "calls"), OLMO_CASES, ids=[c[0] for c in OLMO_CASES])
+def test_olmo3_real_template_reads_the_vllm_cases(olmo3: Any, case: str, text: str,
+                                                   calls: list[tuple[str, Any]]) -> None:
+    msg = olmo3.parser.parse(text)
+    assert [(c.name, json.loads(c.arguments)) for c in msg.tool_calls] == calls, case
+    assert msg.content == ""
+    stream = olmo3.parser.stream()
+    for i in range(0, len(text), 3):
+        stream.feed(text[i:i + 3])
+    final = stream.finish()
+    assert [(c.name, c.arguments) for c in final.tool_calls] == [(c.name, c.arguments) for c in msg.tool_calls]
+    assert olmo3.parser.parse("How can I help you today?").content == "How can I help you today?"
