@@ -155,3 +155,36 @@ def test_olmo3_real_template_reads_the_vllm_cases(olmo3: Any, case: str, text: s
     final = stream.finish()
     assert [(c.name, c.arguments) for c in final.tool_calls] == [(c.name, c.arguments) for c in msg.tool_calls]
     assert olmo3.parser.parse("How can I help you today?").content == "How can I help you today?"
+
+
+# --- Llama 4's pythonic template: vLLM's llama4_pythonic parser cases (the pythonic entry reads them) --
+_ESC = r"get_weather(city='Martha\'s Vineyard', metric='\"cool units\"')"
+LLAMA4_CASES = [
+    ("simple", f"[{_S}]", [_S_CALL]),
+    ("python_tokens", f"<|python_start|>[{_S}]<|python_end|>", [_S_CALL]),
+    ("python_literals", f"[{_m('None', 'True')}]", [_M_CALL]),
+    ("json_literals", f"[{_m('null', 'true')}]", [_M_CALL]),
+    ("parameterless", "[get_time()]", [("get_time", {})]),
+    ("escaped_string", f"[{_ESC}]", [("get_weather", {"city": "Martha's Vineyard", "metric": '"cool units"'})]),
+    ("parallel", f"[{_S}, {_m('None', 'True')}]", [_S_CALL, _M_CALL]),
+    ("unicode", "[get_weather(city='São Paulo — 東京 🌧')]", [("get_weather", {"city": "São Paulo — 東京 🌧"})]),
+]
+
+
+@pytest.fixture(scope="module")
+def llama4() -> Any:
+    from test_dialect_pythonic import TOOLS as PY_TOOLS
+
+    return ChatFormat.load(FAMILIES / "vllm-llama4-pythonic.jinja").prepare([USER], PY_TOOLS)
+
+
+@pytest.mark.parametrize(("case", "text", "calls"), LLAMA4_CASES, ids=[c[0] for c in LLAMA4_CASES])
+def test_llama4_real_template_reads_the_vllm_cases(llama4: Any, case: str, text: str,
+                                                    calls: list[tuple[str, Any]]) -> None:
+    msg = llama4.parser.parse(text)
+    assert [(c.name, json.loads(c.arguments)) for c in msg.tool_calls] == calls, case
+    assert msg.content == ""
+    stream = llama4.parser.stream()
+    for i in range(0, len(text), 3):
+        stream.feed(text[i:i + 3])
+    assert [(c.name, c.arguments) for c in stream.finish().tool_calls] == [(c.name, c.arguments) for c in msg.tool_calls]
