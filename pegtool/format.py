@@ -432,6 +432,10 @@ class ChatFormat:
         if envelopes:
             check_tool_choice(tool_choice, (t["function"]["name"] for t in envelopes))
             # each tool's schema was checked (iteratively, cached) by check_request above
+            if self.analysis.canary.system_tools:  # the template reads them from the system message
+                from pegtool.analysis.probe import with_system_tools
+
+                messages = with_system_tools(messages, envelopes)
         kw = dict(template_kwargs)
         if enable_thinking is not None:
             kw["enable_thinking"] = enable_thinking

@@ -40,5 +40,5 @@ def test_analysis_matches_golden(path: Path) -> None:
     assert json.loads(golden.read_text(encoding="utf-8")) == data
 
 
-def test_there_are_seventy_templates() -> None:
-    assert len(TEMPLATES) == 70
+def test_there_are_seventy_one_templates() -> None:
+    assert len(TEMPLATES) == 71

@@ -141,6 +141,7 @@ def test_strict_outputs_satisfy_llama_cpp(llama_judge: Any, family: str, case: C
 FIRES_ON = {
     "harmony": {"openai-gpt-oss-120b"},
     "instructed_json_list": {"ibm-granite-granite-3.3-2B-Instruct"},
+    "system_tool_list": {"microsoft-Phi-4-mini-instruct"},
     "prompted_reasoning": {"HuggingFaceTB-SmolLM3-3B", "ibm-granite-granite-3.3-2B-Instruct",
                            "mistralai-Ministral-3-14B-Reasoning-2512", "unsloth-Apriel-1.5"},
 }

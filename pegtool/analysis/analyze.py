@@ -45,6 +45,8 @@ def _analyze(source: TemplateSource) -> Analysis:
 def _analyze_probed(source: TemplateSource) -> Analysis:
     pr = P.Prober(source)
     shows_calls = pr.choose_style()
+    if not shows_calls:
+        pr.find_tool_slot()
     if not pr.rendered:  # not even a plain conversation renders: nothing to analyse
         pr.render("plain", pr.messages(pr.assistant(P.CONTENT)), tools=False)
         if not pr.rendered:

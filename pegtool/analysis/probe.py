@@ -44,6 +44,20 @@ STYLES: tuple[CanaryStyle, ...] = tuple(
 )
 
 
+def with_system_tools(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` with the tool list where templates like Phi-4-mini's read it: the JSON text of
+    the functions in the ``tools`` field of the first system message (one with empty content is
+    added when there is none). A system message that already carries ``tools`` is kept as sent."""
+    if not tools:
+        return messages
+    text = json.dumps([t.get("function", t) for t in tools], ensure_ascii=False)
+    if messages and messages[0].get("role") == "system":
+        if messages[0].get("tools") is not None:
+            return messages
+        return [{**messages[0], "tools": text}, *messages[1:]]
+    return [{"role": "system", "content": "", "tools": text}, *messages]
+
+
 @dataclass(frozen=True)
 class Turn:
     """One rendered assistant turn: the generation prompt and the model's text."""
@@ -98,6 +112,8 @@ class Prober:
         tool_list = self.tools() if tools else None
         if self.style.functions_var and tools:
             extra["functions"] = json.dumps([t.get("function", t) for t in self.tools()], indent=2)
+        if self.style.system_tools and tool_list:
+            messages = with_system_tools(messages, tool_list)
         try:
             out = self.renderer.render(messages, tools=tool_list,
                                        add_generation_prompt=add_generation_prompt, **extra)
@@ -157,6 +173,21 @@ class Prober:
         self.style = CanaryStyle()
         self.errors.extend(first_error)
         return False
+
+    def find_tool_slot(self) -> None:
+        """When the ``tools`` variable does not show the canary tools in the prompt, try the system
+        message's ``tools`` field (Phi-4-mini) and keep it if the tools show there."""
+        mark = len(self.errors)
+        shown = self.render("tools.slot", self.messages()) or ""
+        del self.errors[mark:]
+        if ALPHA in shown:
+            return
+        before = self.style
+        self.style = replace(before, system_tools=True)
+        shown = self.render("tools.slot", self.messages()) or ""
+        del self.errors[mark:]
+        if ALPHA not in shown:
+            self.style = before
 
     def with_style(self, **changes: Any) -> None:
         self.style = replace(self.style, **changes)

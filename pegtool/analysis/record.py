@@ -144,6 +144,9 @@ class CanaryStyle:
     id_style: str = "plain"  # "plain" | "alnum9"
     tools_form: str = "envelope"  # "envelope" | "bare"
     functions_var: bool = False
+    #: the template reads the tool list from the system message's ``tools`` field (JSON text of
+    #: the functions), not from the ``tools`` variable (Phi-4-mini): see ``probe.with_system_tools``
+    system_tools: bool = False
 
 
 @dataclass(frozen=True)

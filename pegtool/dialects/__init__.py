@@ -51,6 +51,7 @@ from pegtool.dialects import (
     prompted_reasoning,
     python_literal,
     pythonic,
+    system_tool_list,
     xml_elements,
 )
 from pegtool.dialects.base import (
@@ -80,6 +81,7 @@ NAMED: tuple[NamedDialect, ...] = (
     pythonic.DIALECT,
     harmony.DIALECT,  # gpt-oss: channel messages, recipient-addressed calls (render / special tokens)
     instructed_calls.DIALECT,  # Granite 3.3: "<|tool_call|> followed by a JSON list" (tool list)
+    system_tool_list.DIALECT,  # Phi-4-mini: tools in the system message, <|tool|>[…]<|/tool|> (tool list)
     prompted_reasoning.DIALECT,  # [THINK]…[/THINK], <think>…</think>, [BEGIN FINAL RESPONSE] (prompts)
 )
 

@@ -93,7 +93,7 @@ OLMO = Section("<function_calls>", "</function_calls>", "\n")
 #: The usual description of the format in tool instructions (Llama 3.2 / 3.3, Gemma 3, ToolACE,
 #: BFCL): ``[func_name1(params_name1=params_value1, params_name2=params_value2...), func_name2(params)]``,
 #: with an optional marker in front of the list.
-_DESCRIBED = re.compile(r"(<[A-Za-z_|][^<>\s]*>)?\[\s*func_name\w*\(\s*params?_name\w*\s*=\s*params?_value")
+_DESCRIBED = re.compile(r"(<[A-Za-z_|][^<>\s]*>)?\[\s*func_name\w*\(\s*params?(?:_name)?\d*\s*=\s*(?:params?_)?value")
 _LIST_PHRASE = re.compile(r"List of tools: ?\[")
 
 
@@ -103,7 +103,7 @@ class PythonicCalls(NamedDialect):
     # analysis ----------------------------------------------------------------------------------
     def detect(self, facts: TemplateFacts) -> Evidence | None:
         if facts.analysis.tools.format is not ToolFormat.NONE:
-            return None  # the renders show the calls: they are read from there
+            return _history_list(facts)
         for marker in ("<|tool_call_start|>", "<function_calls>"):
             where = facts.declares(marker)
             if where:
@@ -143,6 +143,22 @@ class PythonicCalls(NamedDialect):
         # reads them only at the start of the output)
         trig = "" if bare else sec.start.rstrip("[")
         return trig, body + space()
+
+
+def _history_list(facts: TemplateFacts) -> Evidence | None:
+    """A template that renders its calls is read from the renders, except a bare list of calls
+    ``[f(k="v")]`` next to tool instructions that describe the pythonic format (Llama 4's
+    pythonic template renders every value as ``k="%s"`` text, while the model, as told, writes
+    Python literals): the instructions say what the model emits, the renders only the history."""
+    t = facts.analysis.tools
+    if (t.format is not ToolFormat.TAG_WITH_TAGGED or t.section_start.strip() != "["
+            or t.section_end.strip() != "]" or t.name_suffix != "("):
+        return None
+    m = _DESCRIBED.search(facts.tool_instructions)
+    if m is None or m.group(1):
+        return None
+    return Evidence(TOOL_LIST, f"the tool instructions describe the format: {m.group()}… "
+                               "(the renders show the calls as a list of that shape)")
 
 
 def _section(evidence: Evidence) -> Section:

@@ -265,6 +265,10 @@ def _reasoning(a: Analysis, o: _Opts, trig: str, read_stops: Sequence[str] = ())
         if o.tool_choice in ("auto", "none") and o.tool_calls_in_reasoning:
             # forced open by the prompt and never closed (e.g. cut off while thinking): reasoning
             body = body | capture(Tag.REASONING, star(any_char()))
+        if start.strip() and gp.endswith(start):
+            # the model writes the opener the prompt already wrote (vLLM's Command 4 cases)
+            again = space() + lit(start.strip()) + variants.repair("reasoning opener written again after the prompt's")
+            body = lenient(body, (again + body) | body)
         return opt(body)
     if not start:
         return opt(body)
@@ -305,7 +309,20 @@ def _content(a: Analysis, o: _Opts, stops: list[str], read_stops: Sequence[str] 
         return closed | plain
     # an opened block the model did not close (cut off, or it went on to the calls) is still content
     unclosed = variants.repair("content block not closed") + plain
-    return (space() + mk(c.start) + (closed | unclosed)) | plain
+    wrapped = space() + mk(c.start) + (closed | unclosed)
+    siblings = [_sibling_block(start, end, c.start, c.end, stops, read_stops, plain)
+                for start, end in variants.sibling_wrappers(c.start, c.end)]
+    if siblings:  # reading only: the wrapper a sibling model of the family writes
+        wrapped = lenient(wrapped, choice(wrapped, *siblings))
+    return wrapped | plain
+
+
+def _sibling_block(start: str, end: str, own_start: str, own_end: str, stops: list[str],
+                   read_stops: Sequence[str], plain: Node) -> Node:
+    """A content block in another wrapper of the same family, read as a repair."""
+    note = f"content wrapped in {start}…{end} instead of {own_start.strip()}…{own_end.strip()}"
+    inner = capture(Tag.CONTENT, _text_until([*stops, end], read_stops))
+    return space() + lit(start) + variants.repair(note) + ((inner + lit(end) + space()) | plain)
 
 
 def _response_schema(rf: Any) -> Any:
@@ -334,9 +351,11 @@ def _calls_region(b: GrammarBuilder, a: Analysis, fns: list[dict[str, Any]],
     trig, body = _strict_region(t, one, o)
     names = [f.get("name", "") for f in fns]
     read = variants.read_region(b, t, names, one, lambda shape: _head_and_bodies(b, shape, fns, "plain"))
-    if read is None:
+    fenced = variants.fenced_list(t, body)
+    if read is None and fenced is None:
         return trig, body, ()
-    return trig, lenient(body, body | read.body), read.stops
+    loose = choice(body, *([fenced[0]] if fenced else []), *([read.body] if read else []))
+    return trig, lenient(body, loose), (*(read.stops if read else ()), *(fenced[1] if fenced else ()))
 
 
 def _head_and_bodies(b: GrammarBuilder, t: Tools, fns: list[dict[str, Any]], ids: str) -> Node:

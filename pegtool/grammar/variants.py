@@ -71,6 +71,24 @@ _JSON_OPENINGS = ("{ ", "{\n", "{\n  ", "{\n    ", "{\n\t", "[{", "[ {", "[\n  {
 _NAME_CHARS = [("a", "z"), ("A", "Z"), ("0", "9"), ("_", "_"), ("-", "."), ("$", "$"), ("\u00c0", "\uffff")]
 
 
+#: Content wrappers that the models of one family write in place of each other: Cohere's Command
+#: R7B renders ``<|START_RESPONSE|>``, Command A / Cohere 2 ``<|START_TEXT|>``, and both
+#: families' outputs carry either (vLLM's Command 3 and Command 4 parser tests give each parser
+#: ``<|START_RESPONSE|>…<|END_RESPONSE|>`` replies and list both wrappers as its markers).
+SIBLING_WRAPPERS: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("<|START_RESPONSE|>", "<|END_RESPONSE|>"), ("<|START_TEXT|>", "<|END_TEXT|>")),
+)
+
+
+def sibling_wrappers(start: str, end: str) -> list[tuple[str, str]]:
+    """The other content wrappers of the family whose wrapper is ``start`` … ``end`` (reading only)."""
+    own = (start.strip(), end.strip())
+    for family in SIBLING_WRAPPERS:
+        if own in family:
+            return [pair for pair in family if pair != own]
+    return []
+
+
 def repair(note: str, item: Node | str = "") -> Node:
     """``item`` (nothing by default) recorded as a repair with ``note``."""
     return capture(Tag.REPAIR, item, note)
@@ -258,6 +276,23 @@ def read_region(b: GrammarBuilder, t: Tools, names: Sequence[str], strict_one: N
     if len(units) == 1 and not section and not bare:
         return None
     return Region(opener + unit + star(sep + unit) + closer + space(), tuple(dict.fromkeys(stops)))
+
+
+#: The Markdown fence some models put around a bare JSON list of calls (vLLM's xLAM parser tests)
+FENCE_OPEN, FENCE_CLOSE = "```json", "```"
+
+
+def fenced_list(t: Tools, strict_list: Node) -> tuple[Node, tuple[str, ...]] | None:
+    """For a dialect whose calls are a bare JSON list (no marker): the list inside a
+    ````` ```json ````` fence, read as a repair, and where content stops for it; else None."""
+    jc = t.json_call
+    if t.format is not ToolFormat.JSON_NATIVE or jc is None or not jc.array_wrapped or t.section_start.strip():
+        return None
+    key = '"' + (jc.name_field or (jc.keys[0] if jc.keys else "name")) + '"'
+    stops = tuple(f"{FENCE_OPEN}\n{o}{key}" for o in _JSON_OPENINGS if o.startswith("["))
+    node = space() + repair(f"the call list was fenced as {FENCE_OPEN} … {FENCE_CLOSE}", lit(FENCE_OPEN)) \
+        + space() + strict_list + space() + lit(FENCE_CLOSE) + space()
+    return node, stops
 
 
 def _name_stops(t: Tools, names: Sequence[str]) -> list[str]:

@@ -112,6 +112,14 @@ COMMAND_R7B = Family("CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja", (
     Case("reasoning_content", "<|START_THINKING|>Easy.<|END_THINKING|><|START_RESPONSE|>Paris.<|END_RESPONSE|>",
          reasoning="Easy.", content="Paris."),
     Case("unclosed_response", "<|START_RESPONSE|>Hello, wor", content="Hello, wor", variant=True, repair="content block not closed"),
+    # the other Cohere content wrapper (vLLM's Command 3 / Command 4 parser tests carry both)
+    Case("text_wrapper", "<|START_THINKING|>Easy.<|END_THINKING|><|START_TEXT|>Paris.<|END_TEXT|>",
+         reasoning="Easy.", content="Paris.", variant=True, repair="content wrapped in <|START_TEXT|>"),
+    Case("text_wrapper_only", "<|START_TEXT|>Hello, world!\nWhat's up?<|END_TEXT|>", content="Hello, world!\nWhat's up?",
+         variant=True, repair="content wrapped in <|START_TEXT|>"),
+    Case("spaced_action", "<|START_THINKING|> i will call get_weather<|END_THINKING|><|START_ACTION|>\n[\n    "
+         + _j({"tool_call_id": "0", "tool_name": "get_weather", "parameters": W_PARIS[1]}) + "\n]\n<|END_ACTION|>",
+         reasoning="i will call get_weather", calls=(W_PARIS,), variant=True),
 ))
 
 COHERE2 = Family("Cohere2MoE.jinja", (
@@ -123,6 +131,13 @@ COHERE2 = Family("Cohere2MoE.jinja", (
          reasoning="Two calls.", calls=(SPECIAL, PY), strict=True),
     Case("unclosed_text", "Greeting.<|END_THINKING|><|START_TEXT|>Hel", reasoning="Greeting.", content="Hel",
          variant=True, repair="content block not closed"),
+    # the other Cohere content wrapper; the thinking opener written again after the prompt's (vLLM cmd4 cases)
+    Case("response_wrapper", "<|START_THINKING|>This is a rainbow emoji: 🌈<|END_THINKING|>\n"
+         "<|START_RESPONSE|>foo bar<|END_RESPONSE|>", reasoning="This is a rainbow emoji: 🌈", content="foo bar",
+         variant=True, repair="content wrapped in <|START_RESPONSE|>"),
+    Case("unclosed_response", "Greeting.<|END_THINKING|><|START_RESPONSE|>Hel", reasoning="Greeting.", content="Hel",
+         variant=True, repair="content wrapped in <|START_RESPONSE|>"),
+    Case("reasoning_only", "just think, no response<|END_THINKING|>", reasoning="just think, no response"),
 ))
 
 # --- Command-R+ ---------------------------------------------------------------------------------
@@ -279,3 +294,116 @@ FAMILIES: dict[str, Family] = {
     "instructed_tool_call": INSTRUCTED_TOOL_CALL,
     "bare_json_list": BARE_JSON_LIST,
 }
+
+
+# --- real public templates (tests/fixtures/families/README.md) -----------------------------------------
+def _listed(*calls: tuple[str, dict[str, Any]], sep: str = ", ") -> str:
+    return "[" + sep.join(_j({"name": n, "arguments": a}) for n, a in calls) + "]"
+
+
+_XLAM_CASES = (
+    Case("content", "The capital of Poland is Warsaw.", content="The capital of Poland is Warsaw."),
+    Case("one_call", _listed(W_PARIS), calls=(W_PARIS,), strict=True),
+    Case("parallel", _listed(SPECIAL, W_TOKYO), calls=(SPECIAL, W_TOKYO), strict=True),
+    Case("unicode_multiline", _listed(PY), calls=(PY,), strict=True),
+    Case("content_call", "I'll help you with that." + _listed(W_PARIS), content="I'll help you with that.",
+         calls=(W_PARIS,)),
+    Case("unknown_tool", _listed(("send_email", {"to": "x"})), content=_listed(("send_email", {"to": "x"}))),
+    Case("json_fence", "I'll help you with that.\n```json\n" + _listed(W_PARIS) + "\n```", content="I'll help you with that.",
+         calls=(W_PARIS,), variant=True, repair="fenced as ```json"),
+    Case("pretty_fence", "```json\n[\n  " + _j({"name": "special_function", "arguments": SPECIAL[1]}) + "\n]\n```",
+         calls=(SPECIAL,), variant=True, repair="fenced as ```json"),
+)
+XLAM_LLAMA = Family("fixtures/families/vllm-xlam-llama.jinja", _XLAM_CASES)
+XLAM_QWEN = Family("fixtures/families/vllm-xlam-qwen.jinja", _XLAM_CASES)
+
+
+def _jamba(*calls: tuple[str, dict[str, Any]]) -> str:
+    return "<tool_calls>[\n" + ",\n".join(_j({"name": n, "arguments": a}) for n, a in calls) + "\n]</tool_calls>"
+
+
+JAMBA = Family("fixtures/families/ai21-Jamba-Mini-1.7.jinja", (
+    Case("content", "This is a test", content="This is a test"),
+    Case("one_call", _jamba(W_PARIS), calls=(W_PARIS,), strict=True),
+    Case("parallel", _jamba(SPECIAL, W_TOKYO), calls=(SPECIAL, W_TOKYO), strict=True),
+    Case("unicode_multiline", _jamba(PY), calls=(PY,), strict=True),
+    Case("content_call", " Sure! let me call the tool for you." + _jamba(W_PARIS),
+         content="Sure! let me call the tool for you.", calls=(W_PARIS,), strict=True),
+    Case("indented_list", "<tool_calls>[\n    " + _j({"name": "get_weather", "arguments": W_TOKYO[1]}) + "\n]</tool_calls>",
+         calls=(W_TOKYO,)),
+))
+
+
+def _olmo(*calls: str) -> str:
+    return "<function_calls>\n" + "\n".join(calls) + "\n</function_calls>"
+
+
+OLMO3 = Family("fixtures/families/vllm-olmo3.jinja", (
+    Case("content", "Hello! How can I help?", content="Hello! How can I help?"),
+    Case("one_call", _olmo("get_weather(location='Paris')"), calls=(W_PARIS,), strict=True),
+    Case("parallel", _olmo("special_function(arg1=1)", "get_weather(location='Tōkyō 東京', unit='celsius')"),
+         calls=(SPECIAL, W_TOKYO), strict=True),
+    Case("unicode_multiline", _olmo("python(code='" + CODE + "')"), calls=(PY,), strict=True),  # raw, as rendered
+    Case("double_quotes", _olmo('get_weather(location="Paris")'), calls=(W_PARIS,), variant=True),
+    Case("content_call", "Let me check.\n" + _olmo("get_weather(location='Paris')"), content="Let me check.",
+         calls=(W_PARIS,)),
+))
+
+
+def _py_list(*calls: str) -> str:
+    return "[" + ", ".join(calls) + "]"
+
+
+LLAMA4_PYTHONIC = Family("fixtures/families/vllm-llama4-pythonic.jinja", (
+    Case("content", "I don't have access to [Unavailable service] information",
+         content="I don't have access to [Unavailable service] information"),
+    Case("one_call", _py_list("get_weather(location='Paris')"), calls=(W_PARIS,), strict=True),
+    Case("double_quotes", _py_list('get_weather(location="Paris")'), calls=(W_PARIS,)),
+    Case("parallel", _py_list("special_function(arg1=1)", "get_weather(location='Tōkyō 東京', unit='celsius')"),
+         calls=(SPECIAL, W_TOKYO), strict=True),
+    Case("python_tokens", "<|python_start|>" + _py_list("get_weather(location='Paris')") + "<|python_end|>",
+         calls=(W_PARIS,), variant=True, repair="wrapped in <|python_start|>"),
+    Case("unicode_multiline", _py_list("python(code=" + repr(CODE) + ")"), calls=(PY,), strict=True),
+    Case("unknown_tool", _py_list("send_email(to='x')"), content=_py_list("send_email(to='x')")),
+))
+
+
+def _llama_json(name: str, args: dict[str, Any]) -> str:
+    return _j({"name": name, "parameters": args})
+
+
+LLAMA4_JSON = Family("fixtures/families/vllm-llama4-json.jinja", (
+    Case("content", "Paris is the capital of France.", content="Paris is the capital of France."),
+    Case("one_call", _llama_json(*W_PARIS), calls=(W_PARIS,), strict=True),
+    Case("unicode_multiline", _llama_json(*PY), calls=(PY,), strict=True),
+    Case("arguments_key", _j({"name": "get_weather", "arguments": W_TOKYO[1]}), calls=(W_TOKYO,), variant=True),
+))
+
+
+def _functools(*calls: tuple[str, dict[str, Any]], sep: str = ", ") -> str:
+    return "functools" + _listed(*calls, sep=sep)
+
+
+PHI4_MINI = Family("microsoft-Phi-4-mini-instruct.jinja", (
+    Case("content", "This is a regular response without any tool calls.",
+         content="This is a regular response without any tool calls."),
+    Case("one_call", _functools(W_PARIS), calls=(W_PARIS,), strict=True),
+    Case("parallel", _functools(SPECIAL, W_TOKYO), calls=(SPECIAL, W_TOKYO), strict=True),
+    Case("unicode_multiline", _functools(PY), calls=(PY,), strict=True),
+    Case("content_call", "Let me check the weather for you.\n" + _functools(W_PARIS),
+         content="Let me check the weather for you.", calls=(W_PARIS,), strict=True),
+    Case("pretty_parallel", "functools[\n  " + _j({"name": "get_weather", "arguments": W_PARIS[1]}) + ",\n  "
+         + _j({"name": "special_function", "arguments": SPECIAL[1]}) + "\n]", calls=(W_PARIS, SPECIAL)),
+    Case("empty_list", "functools[] This is just text", content="functools[] This is just text"),
+    Case("unknown_tool", _functools(("send_email", {"to": "x"})), content=_functools(("send_email", {"to": "x"}))),
+))
+
+FAMILIES.update({
+    "xlam_llama": XLAM_LLAMA,
+    "xlam_qwen": XLAM_QWEN,
+    "jamba": JAMBA,
+    "olmo3": OLMO3,
+    "llama4_pythonic": LLAMA4_PYTHONIC,
+    "llama4_json": LLAMA4_JSON,
+    "phi4_mini": PHI4_MINI,
+})
