@@ -114,9 +114,14 @@ class _Limits(threading.local):
     op_name: str = ""
     op_timeout_s: float = 0.0
     op_hint: str = ""
+    depth: int = 0  # calls (macros, methods) now nested inside one another
 
 
 _LIMITS = _Limits()
+
+#: nested calls a render may make (macros calling macros): a bound of its own, so how deep a
+#: runaway macro goes does not depend on ``sys.getrecursionlimit()`` (which other code may raise)
+MAX_CALL_DEPTH = 256
 
 
 def check_budget() -> None:
@@ -281,7 +286,13 @@ class PegtoolSandbox(SandboxedEnvironment):
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str):
             _check_int_args(list(args) + list(kwargs.values()))
-        result = _check_size(super().call(__context, __obj, *args, **kwargs))
+        if _LIMITS.depth >= MAX_CALL_DEPTH:
+            raise RenderLimitError(f"recursion too deep: more than {MAX_CALL_DEPTH} nested calls")
+        _LIMITS.depth += 1
+        try:
+            result = _check_size(super().call(__context, __obj, *args, **kwargs))
+        finally:
+            _LIMITS.depth -= 1
         if isinstance(owner, (list, dict)):  # list.extend / append / insert, dict.update grow in place
             _check_size(owner)
         return result
