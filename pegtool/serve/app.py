@@ -136,9 +136,7 @@ def create_app(host: Any, *, log_requests: bool = False, log_stream: TextIO | No
                 return
             put(first)
             try:
-                for chunk in chunks:
-                    if cancel.is_set():
-                        break
+                for chunk in chunks:  # the host stops soon after cancel is set (local: before the next token)
                     put(chunk)
             except BaseException as exc:  # noqa: BLE001
                 put(exc)

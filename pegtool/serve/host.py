@@ -16,6 +16,7 @@ between tokens (local) or chunks (upstream) and stops generation when the client
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,8 @@ class LocalHost:
     def __init__(self, llama: Any, fmt: ChatFormat, model_id: str) -> None:
         self.llama, self.fmt, self.model_id = llama, fmt, model_id
         self.kind = "llama-cpp-python"
-        self.generations = 0  # finished or cancelled, for /health and the tests
-        self.last: dict[str, Any] = {}
+        self.generations = 0  # finished or cancelled, for /health
+        self.finished: deque[dict[str, Any]] = deque(maxlen=64)  # each generation's raw text, usage, cancelled
         from pegtool.integrations.llama_cpp import _end_of_turn
 
         self.soft_stop = _end_of_turn(fmt)
@@ -121,11 +122,12 @@ class LocalHost:
         finally:
             self.generations += 1
         out, extra = _without_extra(out)
-        self.last = extra
+        self.finished.append(extra)
         return out, extra
 
     def stream(self, prep: Prepared, request: dict[str, Any], cancel: Cancel) -> Iterator[dict[str, Any]]:
-        """Chunks; the first ``next()`` has already checked the request (a RequestError then is a 400)."""
+        """Chunks (the request was checked before this returns: a RequestError here is a 400).
+        After ``cancel`` says True generation stops before its next token and the last chunk follows."""
         from pegtool.integrations.llama_cpp import complete
 
         self._check_fits(prep, request)
@@ -137,7 +139,7 @@ class LocalHost:
         try:
             for chunk in chunks:
                 if "pegtool" in chunk:
-                    self.last = chunk["pegtool"]
+                    self.finished.append(chunk["pegtool"])
                 yield chunk
         except PegtoolError:
             raise
@@ -168,7 +170,7 @@ class UpstreamHost:
         self.kind = f"llama-server at {self.url}"
         self.client = httpx.Client(base_url=self.url, timeout=httpx.Timeout(timeout, connect=10.0))
         self.generations = 0
-        self.last: dict[str, Any] = {}
+        self.finished: deque[dict[str, Any]] = deque(maxlen=64)
         self._lock = threading.Lock()  # prepare's build cache is shared by the worker threads
 
     def prepare(self, request: dict[str, Any]) -> Prepared:
@@ -208,7 +210,7 @@ class UpstreamHost:
         except ValueError as exc:
             raise self._fail("/completion", exc) from exc
         out, extra = _without_extra(completion_from_response(prep, data, model=self.model_id))
-        self.last = extra
+        self.finished.append(extra)
         return out, extra
 
     def stream(self, prep: Prepared, request: dict[str, Any], cancel: Cancel) -> Iterator[dict[str, Any]]:
@@ -234,7 +236,7 @@ class UpstreamHost:
         try:
             for chunk in parse_sse_stream(prep, resp.iter_lines(), model=self.model_id):
                 if "pegtool" in chunk:
-                    self.last = chunk["pegtool"]
+                    self.finished.append(chunk["pegtool"])
                 yield chunk
                 if cancel():
                     return  # closing the connection stops llama-server's generation
