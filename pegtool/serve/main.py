@@ -115,7 +115,11 @@ def run(args: Any) -> int:
         sys.stderr.flush()
         config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info" if args.log_requests else "warning",
                                 timeout_graceful_shutdown=5)
-        uvicorn.Server(config).run()
+        try:
+            uvicorn.Server(config).run()
+        except KeyboardInterrupt:  # uvicorn shut down cleanly, then passes Ctrl-C on
+            pass
+        sys.stderr.write("pegtool serve: stopped\n")
     finally:
         host.close()
     return 0
