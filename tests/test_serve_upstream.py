@@ -243,3 +243,21 @@ def test_disconnect_mid_stream_closes_the_upstream_stream(llama_server: FakeLlam
     llama_server.pieces, llama_server.delay = ["ok"], 0.0
     out = client.chat.completions.create(model="x", messages=ASK, max_tokens=4)
     assert out.choices[0].message.content == "ok"
+
+
+def test_a_conversation_the_template_refuses_is_400(llama_server: FakeLlamaServer) -> None:
+    """Gemma 2's template raises on a system message: the client's conversation, so a 400."""
+    import httpx
+    from serve_support import running
+
+    from pegtool.format import ChatFormat
+    from pegtool.serve import UpstreamHost, create_app
+
+    host = UpstreamHost("http://127.0.0.1:9", ChatFormat.load(ROOT / "templates" / "google-gemma-2-2b-it.jinja"), "g2")
+    with running(create_app(host)) as url:
+        resp = httpx.post(url + "/v1/chat/completions", json={"messages": [
+            {"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]})
+    host.close()
+    error = resp.json()["error"]
+    assert resp.status_code == 400 and error["param"] == "messages" and error["code"] == "template_rejected"
+    assert "System role not supported" in error["message"]

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pegtool.errors import RequestError, SchemaError, ToolSchemaError
+from pegtool.template.sandbox import TemplateRaised
 
 __all__ = ["ServeError", "check_chat_request", "error_body", "sse"]
 
@@ -34,6 +35,9 @@ def error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
         return 400, _error(str(exc), exc.field or None, "invalid_tool_schema")
     if isinstance(exc, RequestError):
         return 400, _error(str(exc), exc.field or None, _code(exc.field))
+    if isinstance(exc, TemplateRaised):  # the template's own raise_exception: it refuses this conversation
+        return 400, _error(f"the chat template refused the conversation: {exc.detail}", "messages",
+                           "template_rejected")
     if isinstance(exc, SchemaError):  # the response_format schema (tool schemas are ToolSchemaErrors)
         return 400, _error(str(exc), "response_format", "invalid_response_format")
     if isinstance(exc, ServeError):
