@@ -5,7 +5,8 @@
 The model (default: the Gemma 3 270M GGUF of the test extra) is loaded once; the server runs in
 this process (uvicorn on a loopback port, in a thread) on that same ``Llama`` and is driven with
 the official ``openai`` client. The KV cache is cleared before every call so no path profits from
-the prompt the previous one left behind; one unmeasured warm-up tool request comes first. Greedy decoding. Two requests:
+the prompt the previous one left behind; every path runs once unmeasured first, then the measured
+calls run interleaved (direct, server) so a change in the machine's load hits both sides. Greedy decoding. Two requests:
 
 * ``chat`` (no tools): ``llama.create_completion(prompt)`` — llama-cpp-python directly, on the
   prompt pegtool rendered — against the server, non-streamed and streamed;
@@ -22,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -72,52 +75,61 @@ def main() -> int:
     host = LocalHost(llama, fmt, "bench")
     n = args.max_tokens
     sampling = {"temperature": 0, "max_tokens": n}
-    rows: list[dict[str, Any]] = []
 
-    # warm-up (not measured): one whole tool request (grammar build, cached by prepare from then on
-    # for the server as for the direct call; the model's weights paged in; the first runs on a
-    # fresh process are markedly slower)
     tool_req = {"messages": ASK, "tools": TOOLS, "tool_choice": "required", **sampling}
-    complete(llama, prepare_request(fmt, tool_req), tool_req, soft_stop=host.soft_stop)
-
-    # chat, directly: llama-cpp-python on the prompt pegtool renders (the same tokens the server evaluates)
     prep = prepare_request(fmt, {"messages": CHAT})
-    llama.reset()
-    t = time.perf_counter()
-    direct = llama.create_completion(prep.prompt, max_tokens=n, temperature=0, top_k=1, stop=host.soft_stop)
-    rows.append(_row("chat: llama-cpp-python create_completion", time.perf_counter() - t,
-                     direct["usage"]["completion_tokens"]))
 
-    # tool call, directly: pegtool's complete() in-process
-    llama.reset()
-    t = time.perf_counter()
-    out = complete(llama, prepare_request(fmt, tool_req), tool_req, soft_stop=host.soft_stop)
-    rows.append(_row("tool: pegtool complete() in-process", time.perf_counter() - t,
-                     out["usage"]["completion_tokens"]))
+    def direct_chat() -> dict[str, Any]:
+        llama.reset()
+        t = time.perf_counter()
+        out = llama.create_completion(prep.prompt, max_tokens=n, temperature=0, top_k=1, stop=host.soft_stop)
+        return _row("chat: llama-cpp-python create_completion", time.perf_counter() - t,
+                    out["usage"]["completion_tokens"])
+
+    def direct_tool() -> dict[str, Any]:
+        llama.reset()
+        t = time.perf_counter()
+        out = complete(llama, prepare_request(fmt, tool_req), tool_req, soft_stop=host.soft_stop)
+        return _row("tool: pegtool complete() in-process", time.perf_counter() - t, out["usage"]["completion_tokens"])
 
     with running(create_app(host)) as url:
         client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=600)
-        llama.reset()
-        t = time.perf_counter()
-        res = client.chat.completions.create(model="bench", messages=CHAT, **sampling)  # type: ignore[arg-type]
-        rows.append(_row("chat: server, non-streamed", time.perf_counter() - t, res.usage.completion_tokens))
 
-        llama.reset()
-        t = time.perf_counter()
-        first, tokens = None, 0
-        for chunk in client.chat.completions.create(model="bench", messages=CHAT, stream=True,  # type: ignore[arg-type]
-                                                    stream_options={"include_usage": True}, **sampling):
-            if first is None and chunk.choices and chunk.choices[0].delta.content:
-                first = time.perf_counter() - t
-            if chunk.usage:
-                tokens = chunk.usage.completion_tokens
-        rows.append(_row("chat: server, streamed", time.perf_counter() - t, tokens, first))
+        def served_chat(stream: bool) -> dict[str, Any]:
+            llama.reset()
+            t = time.perf_counter()
+            if not stream:
+                res = client.chat.completions.create(model="bench", messages=CHAT, **sampling)  # type: ignore[arg-type]
+                return _row("chat: server, non-streamed", time.perf_counter() - t, res.usage.completion_tokens)
+            first, tokens = None, 0
+            for chunk in client.chat.completions.create(model="bench", messages=CHAT, stream=True,  # type: ignore[arg-type]
+                                                        stream_options={"include_usage": True}, **sampling):
+                if first is None and chunk.choices and chunk.choices[0].delta.content:
+                    first = time.perf_counter() - t
+                if chunk.usage:
+                    tokens = chunk.usage.completion_tokens
+            return _row("chat: server, streamed", time.perf_counter() - t, tokens, first)
 
-        llama.reset()
-        t = time.perf_counter()
-        res = client.chat.completions.create(model="bench", messages=ASK, tools=TOOLS,  # type: ignore[arg-type]
-                                             tool_choice="required", **sampling)
-        rows.append(_row("tool: server, non-streamed", time.perf_counter() - t, res.usage.completion_tokens))
+        def served_tool() -> dict[str, Any]:
+            llama.reset()
+            t = time.perf_counter()
+            res = client.chat.completions.create(model="bench", messages=ASK, tools=TOOLS,  # type: ignore[arg-type]
+                                                 tool_choice="required", **sampling)
+            return _row("tool: server, non-streamed", time.perf_counter() - t, res.usage.completion_tokens)
+
+        # the direct calls run on a worker thread too, as the server's generation does (in this
+        # process a generation on the main thread measured slower, whatever the order)
+        worker = ThreadPoolExecutor(max_workers=1)
+
+        def on_worker(fn: Any) -> dict[str, Any]:
+            return worker.submit(fn).result()  # type: ignore[no-any-return]
+
+        # warm-up, not measured: every path once (the grammar build, cached by prepare from then on
+        # for the server as for the direct call; the first runs of a fresh process are much slower)
+        on_worker(direct_chat), served_chat(False), on_worker(direct_tool), served_tool()
+        # measured, interleaved so that a change in the machine's load hits both sides alike
+        rows = [on_worker(direct_chat), served_chat(False), served_chat(True), on_worker(direct_tool), served_tool()]
+        worker.shutdown()
 
     width = max(len(r["path"]) for r in rows)
     print(f"{'path':<{width}}  seconds  tokens  tokens/s  first content")
@@ -133,7 +145,9 @@ def main() -> int:
         "tool non-streamed / complete()": by["tool: server, non-streamed"]["seconds"]
         / by["tool: pegtool complete() in-process"]["seconds"],
     }
-    print("server overhead (latency ratio, server / direct; one run, greedy, the same prompt):")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"server overhead (latency ratio, server / direct; one run, greedy, the same prompt; "
+          f"load average {load:.1f} on {os.cpu_count()} cores):")
     for name, ratio in ratios.items():
         print(f"  {name}: {ratio:.2f}")
     if args.json:
