@@ -97,7 +97,7 @@ def create_app(host: Any, *, log_requests: bool = False, log_stream: TextIO | No
         cancel = threading.Event()
         if not req.get("stream"):
             return await _complete(request, req, prep, cancel, started)
-        return await _stream(req, prep, cancel, started)
+        return await _stream(request, req, prep, cancel, started)
 
     async def _complete(request: Request, req: dict[str, Any], prep: Any, cancel: threading.Event,
                         started: float) -> Response:
@@ -120,7 +120,8 @@ def create_app(host: Any, *, log_requests: bool = False, log_stream: TextIO | No
              "diagnostics": extra.get("diagnostics")})
         return JSONResponse(out)
 
-    async def _stream(req: dict[str, Any], prep: Any, cancel: threading.Event, started: float) -> Response:
+    async def _stream(request: Request, req: dict[str, Any], prep: Any, cancel: threading.Event,
+                      started: float) -> Response:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
 
@@ -147,7 +148,13 @@ def create_app(host: Any, *, log_requests: bool = False, log_stream: TextIO | No
                 put(_END)
 
         loop.run_in_executor(workers, produce)
-        first = await queue.get()
+        while True:  # queued behind another generation: a client that leaves meanwhile cancels its turn
+            try:
+                first = await asyncio.wait_for(queue.get(), timeout=0.5)
+                break
+            except asyncio.TimeoutError:
+                if await request.is_disconnected():
+                    cancel.set()
         if isinstance(first, BaseException):
             return fail(first, started, req)
 
