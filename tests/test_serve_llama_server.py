@@ -1,9 +1,9 @@
 """``pegtool serve --upstream`` in front of a REAL llama-server (opt-in).
 
-Runs only when ``PEGTOOL_LLAMA_SERVER`` names a llama-server binary (for instance one built from
-the llama.cpp vendored in llama-cpp-python's sdist: ``cmake -B build -DLLAMA_CURL=OFF && cmake
---build build --target llama-server``); skipped otherwise, also under CI, where no such binary is
-built yet. llama-server serves the Gemma 3 270M GGUF (``--no-repack``: the extra CPU buffer
+Runs when ``PEGTOOL_LLAMA_SERVER`` names a llama-server binary, or when ``.ci/build-llama-server``
+has built one into its cache (``~/.cache/pegtool/llama-server-<version>/build/llama-server``:
+llama-server from the llama.cpp vendored in llama-cpp-python's sdist, linked against the wheel's
+own libraries); skipped otherwise. llama-server serves the Gemma 3 270M GGUF (``--no-repack``: the extra CPU buffer
 types crash on some CPUs, as with llama-cpp-python); pegtool serves in upstream mode in a thread
 and the official ``openai`` client drives it: plain chat, tool_choice required / named (streamed)
 / auto with the e2e nudge, and response_format json_schema, each validated with ``jsonschema``.
@@ -24,10 +24,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja"
-BINARY = os.environ.get("PEGTOOL_LLAMA_SERVER", "")
+
+
+def _binary() -> str:
+    if os.environ.get("PEGTOOL_LLAMA_SERVER"):
+        return os.environ["PEGTOOL_LLAMA_SERVER"]
+    try:
+        from importlib.metadata import version
+
+        cache = Path(os.environ.get("PEGTOOL_CACHE", Path.home() / ".cache" / "pegtool"))
+        return str(cache / f"llama-server-{version('llama-cpp-python')}" / "build" / "llama-server")
+    except Exception:  # noqa: BLE001 - no llama-cpp-python: nothing to find
+        return ""
+
+
+BINARY = _binary()
 
 pytestmark = pytest.mark.skipif(not BINARY or not Path(BINARY).exists(),
-                                reason="set PEGTOOL_LLAMA_SERVER to a llama-server binary to run these")
+                                reason="no llama-server binary: run .ci/build-llama-server or set PEGTOOL_LLAMA_SERVER")
 
 WEATHER = {"type": "object", "properties": {"location": {"type": "string", "maxLength": 20}},
            "required": ["location"], "additionalProperties": False}
