@@ -1,4 +1,4 @@
-"""Stage: command line — ``pegtool detect | parse | grammar | request | schema | doctor | regen``.
+"""Stage: command line — ``pegtool detect | parse | grammar | request | schema | doctor | serve | regen``.
 
 One argparse parser; every option carries help text, and the README's command table is made from
 the same definitions (:func:`command_table`, checked by tests/test_cli_process.py). Output: the
@@ -114,6 +114,14 @@ def _prepare(args: argparse.Namespace, messages: list[dict[str, Any]] | None = N
 
 
 # --- commands ------------------------------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if not args.model and not (args.upstream and args.template):
+        raise UsageError("give MODEL.gguf (or, with --upstream, --template)")
+    from pegtool.serve.main import run
+
+    return run(args)
+
 
 def cmd_detect(args: argparse.Namespace) -> int:
     data = _format(args).analysis.to_dict()
@@ -379,6 +387,20 @@ def _parser() -> argparse.ArgumentParser:
                     help="print each failure in full: model text, expected and parsed message")
     sp.add_argument("--variant", metavar="NAME",
                     help="named template of each file that holds several (e.g. 'tool_use')")
+
+    sp = add("serve", cmd_serve, "an OpenAI-compatible chat endpoint for a GGUF model (needs the serve extra)")
+    sp.add_argument("model", metavar="MODEL", nargs="?",
+                    help="the model's GGUF file (its chat template too, unless --template); "
+                         "with --upstream only the template is read from it")
+    sp.add_argument("--host", default="127.0.0.1", metavar="ADDR", help="address to listen on (default 127.0.0.1)")
+    sp.add_argument("--port", type=int, default=8000, metavar="N", help="port to listen on (default 8000)")
+    sp.add_argument("--template", metavar="TEMPLATE",
+                    help="chat template to use instead of the GGUF's own (.jinja, tokenizer_config.json, ...)")
+    sp.add_argument("--n-ctx", type=int, default=4096, metavar="N", help="context size in tokens (default 4096)")
+    sp.add_argument("--upstream", metavar="URL",
+                    help="generate on a running llama-server (its /completion) instead of loading the model")
+    sp.add_argument("--log-requests", action="store_true",
+                    help="log each request on stderr: options, status, finish reason, usage, raw model text")
 
     sp = add("regen", cmd_regen, "regenerate the gallery artefacts of a directory of templates")
     sp.add_argument("dir", metavar="DIR", help="directory of chat templates (the gallery)")

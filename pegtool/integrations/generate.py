@@ -66,14 +66,17 @@ class Generation:
     template's end-of-turn markers) end free text; once the output is constrained (an eager
     grammar, or a lazy one after one of ``trigger_regexes`` matched) they end generation only
     when ``complete(text_before_marker)`` says the message is complete, so a marker inside a
-    JSON string does not cut a call short.
+    JSON string does not cut a call short. ``cancel`` (asked before every token: a server's
+    client went away) ends generation early; :attr:`cancelled` then says so.
     """
 
     def __init__(self, llama: Any, tokens: list[int], sampler: Any, *, max_tokens: int | None = None,
                  stop: Sequence[str] = (), soft_stop: Sequence[str] = (),
                  trigger_regexes: Sequence[str] = (), constrained: bool = False,
-                 complete: Callable[[str], bool] | None = None) -> None:
+                 complete: Callable[[str], bool] | None = None,
+                 cancel: Callable[[], bool] | None = None) -> None:
         self.llama, self.tokens, self.sampler = llama, tokens, sampler
+        self._cancel = cancel
         room = llama.n_ctx() - len(tokens)
         if room <= 0:
             raise PegtoolError(f"prompt of {len(tokens)} tokens does not fit the context ({llama.n_ctx()})")
@@ -84,6 +87,7 @@ class Generation:
         self.text = ""
         self.finish_reason = "length"
         self.completion_tokens = 0
+        self.cancelled = False
         self.time_to_first_token: float | None = None
         self.seconds = 0.0
 
@@ -122,6 +126,9 @@ class Generation:
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         sent, cut_off = 0, False
         for _ in range(self.max_tokens):
+            if self._cancel is not None and self._cancel():
+                self.cancelled = True
+                break
             tok = self.sampler.sample(ctx, -1)  # also accepts the token (grammar included)
             if self.time_to_first_token is None:
                 self.time_to_first_token = time.perf_counter() - start

@@ -12,7 +12,7 @@ pegtool's parser -> ``chat.completion`` (or a stream of ``chat.completion.chunk`
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pegtool.errors import PegtoolError, TemplateError
@@ -104,11 +104,13 @@ def _triggers(llama: Any, prep: Prepared) -> LazyTriggers:
 
 
 def start_generation(llama: Any, prep: Prepared, request: dict[str, Any], *,
-                     soft_stop: list[str] | None = None) -> tuple[Generation, LazyTriggers]:
+                     soft_stop: list[str] | None = None,
+                     cancel: Callable[[], bool] | None = None) -> tuple[Generation, LazyTriggers]:
     """The (not yet started) generation for ``prep`` with the request's sampling settings.
 
     ``soft_stop`` (a template's end-of-turn markers) ends free text; in constrained output (an
     eager grammar, or a lazy one after its trigger) only where the message parses complete.
+    ``cancel`` is asked before every token and ends generation when it says True.
     """
     trig = _triggers(llama, prep)
     sampler = build_sampler(
@@ -129,7 +131,7 @@ def start_generation(llama: Any, prep: Prepared, request: dict[str, Any], *,
         llama, prompt_tokens(llama, prep.prompt, prep.bos_token), sampler,
         max_tokens=max_tokens, stop=_stop_list(request.get("stop")),
         soft_stop=list(soft_stop or []), trigger_regexes=triggered, constrained=eager,
-        complete=lambda text: _complete_message(prep, text),
+        complete=lambda text: _complete_message(prep, text), cancel=cancel,
     )
     return gen, trig
 
@@ -144,16 +146,18 @@ def _model_name(llama: Any, request: dict[str, Any]) -> str:
 
 
 def complete(llama: Any, prep: Prepared, request: dict[str, Any] | None = None, *,
-             soft_stop: list[str] | None = None, strict: bool = False) -> Any:
+             soft_stop: list[str] | None = None, strict: bool = False,
+             cancel: Callable[[], bool] | None = None) -> Any:
     """Generate for an already prepared request; a ``chat.completion`` dict or, if
     ``request["stream"]``, an iterator of ``chat.completion.chunk`` dicts.
 
     Sampling settings come from ``request`` (temperature, top_k, top_p, min_p, seed,
     logit_bias, max_tokens, stop). The raw generated text, trigger notes and parse diagnostics
-    are reported under the extra ``"pegtool"`` key.
+    are reported under the extra ``"pegtool"`` key (a stream's last chunk: raw text and usage).
+    ``cancel`` (asked before every token) stops generation early, e.g. when a client went away.
     """
     request = request or {}
-    gen, trig = start_generation(llama, prep, request, soft_stop=soft_stop)
+    gen, trig = start_generation(llama, prep, request, soft_stop=soft_stop, cancel=cancel)
     if request.get("stream"):
         return _stream(llama, prep, gen, request)
     text = gen.run()
@@ -164,6 +168,7 @@ def complete(llama: Any, prep: Prepared, request: dict[str, Any] | None = None, 
         "trigger_notes": list(trig.notes),
         "time_to_first_token": gen.time_to_first_token,
         "seconds": gen.seconds,
+        "cancelled": gen.cancelled,
     }
     return completion_object(
         msg, finish=finish_reason(msg, gen.finish_reason), model=_model_name(llama, request),
@@ -188,7 +193,8 @@ def chat_completion(llama: Any, request: dict[str, Any], *, chat_format: ChatFor
 def _stream(llama: Any, prep: Prepared, gen: Generation, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
     return stream_chunks(prep.parser, gen, lambda: gen.finish_reason,
                          model=_model_name(llama, request), cid=completion_id(),
-                         extra=lambda: {"raw_text": gen.text})
+                         extra=lambda: {"raw_text": gen.text, "usage": gen.usage(),
+                                        "seconds": gen.seconds, "cancelled": gen.cancelled})
 
 
 def _legacy_tools(functions: Any, function_call: Any) -> tuple[Any, Any]:

@@ -25,6 +25,7 @@ __all__ = [
     "parse_completion_response",
     "parse_sse_stream",
     "sse_events",
+    "usage_of",
 ]
 
 SAMPLING_FIELDS = frozenset({
@@ -66,6 +67,14 @@ def completion_body(prep: Prepared, *, n_predict: int | None = None, thinking_fo
     return body
 
 
+def usage_of(data: dict[str, Any]) -> dict[str, int]:
+    """OpenAI ``usage`` from a ``/completion`` response (or a stream's last event)."""
+    usage = {"prompt_tokens": int(data.get("tokens_evaluated", 0) or 0),
+             "completion_tokens": int(data.get("tokens_predicted", 0) or 0)}
+    usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+    return usage
+
+
 def _stopped_by(data: dict[str, Any]) -> str:
     if data.get("stop_type") == "limit" or data.get("truncated"):
         return "length"
@@ -86,11 +95,8 @@ def completion_from_response(prep: Prepared, response_json: dict[str, Any] | str
     """An OpenAI ``chat.completion`` dict for a (non-streamed) ``/completion`` response."""
     data = json.loads(response_json) if isinstance(response_json, str) else response_json
     msg = parse_completion_response(prep, data)
-    usage = {"prompt_tokens": int(data.get("tokens_evaluated", 0)),
-             "completion_tokens": int(data.get("tokens_predicted", 0))}
-    usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
     return completion_object(msg, finish=finish_reason(msg, _stopped_by(data)),
-                             model=model or str(data.get("model", "")), usage=usage,
+                             model=model or str(data.get("model", "")), usage=usage_of(data),
                              reasoning_field=prep.parser.reasoning_field,
                              extra={"raw_text": data["content"]})
 
@@ -112,14 +118,20 @@ def sse_events(lines: Iterable[str | bytes]) -> Iterator[dict[str, Any]]:
 
 
 def parse_sse_stream(prep: Prepared, lines: Iterable[str | bytes], *, model: str = "") -> Iterator[dict[str, Any]]:
-    """OpenAI ``chat.completion.chunk`` dicts for a streamed ``/completion`` response."""
+    """OpenAI ``chat.completion.chunk`` dicts for a streamed ``/completion`` response.
+
+    The last chunk carries the raw text and the usage (from the server's last event) under its
+    ``"pegtool"`` key."""
     last: dict[str, Any] = {}
+    text: list[str] = []
 
     def pieces() -> Iterator[str]:
         for event in sse_events(lines):
             last.clear()
             last.update(event)
             if event.get("content"):
-                yield str(event["content"])
+                text.append(str(event["content"]))
+                yield text[-1]
 
-    return stream_chunks(prep.parser, pieces(), lambda: _stopped_by(last), model=model)
+    return stream_chunks(prep.parser, pieces(), lambda: _stopped_by(last), model=model,
+                         extra=lambda: {"raw_text": "".join(text), "usage": usage_of(last)})
