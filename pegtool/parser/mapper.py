@@ -171,6 +171,11 @@ def _arg_pair(
             continue
         notation = dialects.notation_for_tag(tag)
         assert notation is not None
+        if hold is not None and node.partial:
+            # streaming: a value in a notation is sent once its argument is closed. Until then it
+            # may still turn out to be text (``[1, 2`` never closed, ``[1] tail``: read as a
+            # string), and a JSON prefix already sent could not be taken back
+            return key, "", False
         if val.partial:
             sent = notation.partial_json(text, val)
             return key, (sent or _cut_value(val.text(text)) if final else sent), False
