@@ -36,7 +36,12 @@ pytest.importorskip("llguidance")
 if not llama.llama_available():
     pytest.skip("llama-cpp-python is not available", allow_module_level=True)
 
-from pegtool.engines.judge import LlguidanceJudge, XgrammarJudge, import_xgrammar  # noqa: E402
+from pegtool.engines.judge import (  # noqa: E402
+    LlguidanceJudge,
+    XgrammarByteJudge,
+    XgrammarJudge,
+    import_xgrammar,
+)
 
 T = Path(__file__).resolve().parents[1] / "templates"
 TEMPLATES = sorted(T.glob("*.jinja"))
@@ -276,3 +281,30 @@ def test_structural_tag_agrees_with_the_lazy_grammar(judges: Any) -> None:
     for case in [text, "No call here.", *_malformed(text)]:
         want = j.lazy_accepts(lazy, case, patterns)
         assert xj.accepts_tokens(tag_json, j.tokenize(case), tag=True) is want, case
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=[p.stem for p in TEMPLATES])
+def test_xgrammar_bytes_agree_with_llama_cpp(judges: Any, path: Path) -> None:
+    """Every template: xgrammar's own matcher (over a byte vocabulary, see XgrammarByteJudge)
+    accepts every round-trip text llama.cpp's engine accepts, and agrees on the malformed variants."""
+    if not _xgrammar_ok():
+        pytest.skip("xgrammar is not installed")
+    gbnf, texts = _cases(path)
+    if not texts:
+        pytest.skip("no round-trip call texts")
+    xj, ebnf = _byte_judge(), gbnf_to_ebnf(gbnf)
+    j = judges[0]
+    for text in texts:
+        toks = _tokens(j, text)
+        if toks is None:
+            continue
+        assert j.accepts_tokens(gbnf, toks) and xj.accepts_text(ebnf, text), text[:80]
+        for bad in _malformed(text):
+            bad_toks = _tokens(j, bad)
+            if bad_toks is not None:
+                assert j.accepts_tokens(gbnf, bad_toks) == xj.accepts_text(ebnf, bad), bad[:80]
+
+
+@functools.cache
+def _byte_judge() -> XgrammarByteJudge:
+    return XgrammarByteJudge()
