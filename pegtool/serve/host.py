@@ -38,21 +38,10 @@ def load_llama(path: str, *, n_ctx: int = 4096, n_threads: int | None = None, ex
     weights): with llama-cpp-python 0.3.36 their kernels crash the first decode on some CPUs
     (this project's test machines among them); the results are the same.
     """
-    import llama_cpp.llama as module
-    from llama_cpp import Llama
+    from pegtool.integrations.llama_cpp import load_model
 
-    original = module.llama_cpp.llama_model_default_params
-
-    def params() -> Any:
-        p = original()
-        p.use_extra_bufts = extra_bufts
-        return p
-
-    module.llama_cpp.llama_model_default_params = params
-    try:
-        return Llama(str(path), n_ctx=n_ctx, n_threads=n_threads, n_batch=512, verbose=False)
-    finally:
-        module.llama_cpp.llama_model_default_params = original
+    return load_model(str(path), extra_bufts=extra_bufts, n_ctx=n_ctx, n_threads=n_threads, n_batch=512,
+                      verbose=False)
 
 
 def probe_triggers(fmt: ChatFormat) -> str:
