@@ -578,7 +578,12 @@ def _text_value(t: Tools, name: str, schema: Any) -> Node:
     if len(ta.string_wrap) == 2:
         wrap_open, wrap_close = ta.string_wrap
         raw = (lit(wrap_open) + capture(Tag.ARG_STRING, schema_text(schema, wrap_close)) + lit(wrap_close)) | raw
-    return mk(ta.arg_mid.rstrip()) + _lead_ws(ta.arg_mid) + q + raw + q
+    quoted = q + raw + q
+    if ta.string_quote in ("'", '"') and len(ta.string_wrap) != 2:
+        # Python quotes: a string holding escapes is read as Python reads it (``'it\\'s'``)
+        after = [d[1:] for d in delims if d.startswith(ta.string_quote)]
+        quoted = lenient(quoted, choice(variants.escaped_python_string(ta.string_quote, after), quoted))
+    return mk(ta.arg_mid.rstrip()) + _lead_ws(ta.arg_mid) + quoted
 
 
 def _string_delimiters(t: Tools, name: str) -> list[str]:

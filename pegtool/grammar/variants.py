@@ -332,6 +332,19 @@ def raw_value(delims: Sequence[str], follows: Sequence[str]) -> Node:
                   until(*delims))
 
 
+def escaped_python_string(quote: str, follows: Sequence[str]) -> Node:
+    """A string argument the template renders raw between Python quotes (``a='x'``), written as a
+    Python literal holding an escape (``'it\\'s'``, ``'a\\nb'``): read as the string it spells
+    (``ARG_PY``, decoded as Python reads it), when what may follow a value follows its closing
+    quote. A string without a backslash reads the same raw, and stays raw."""
+    plain = chars(quote + "\\\n\r", negated=True)
+    escape = lit("\\") + chars("\n", negated=True)
+    body = star(plain) + escape + star(choice(plain, escape))
+    after = [f for f in follows if f]
+    ahead = peek(choice(*[lit(f) for f in after])) if after and len(after) == len(follows) else lit("")
+    return capture(Tag.ARG_PY, lit(quote) + body + lit(quote)) + ahead
+
+
 def marked_string_variants(quote: str, stops: str) -> list[Node]:
     """A string argument where the template quotes with a marker (``<|"|>``): a JSON-quoted
     string, or a bare word up to ``stops``."""

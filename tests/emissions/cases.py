@@ -347,6 +347,14 @@ OLMO3 = Family("fixtures/families/vllm-olmo3.jinja", (
     Case("double_quotes", _olmo('get_weather(location="Paris")'), calls=(W_PARIS,), variant=True),
     Case("content_call", "Let me check.\n" + _olmo("get_weather(location='Paris')"), content="Let me check.",
          calls=(W_PARIS,)),
+    # Python escapes in a quoted string: read as Python reads them (vLLM's olmo3 parser: ast)
+    Case("escaped_quote", _olmo("get_weather(location='it\\'s', unit='celsius')"),
+         calls=(("get_weather", {"location": "it's", "unit": "celsius"}),)),
+    Case("escaped_double_quote", _olmo('get_weather(location="a\\"b")'), calls=(("get_weather", {"location": 'a"b'}),),
+         variant=True),
+    Case("escaped_newline", _olmo("python(code='a\\nb\\\\c')"), calls=(("python", {"code": "a\nb\\c"}),)),
+    Case("escaped_parallel", _olmo("python(code='print(\\'x\\')')", "special_function(arg1=1)"),
+         calls=(("python", {"code": "print('x')"}), SPECIAL)),
 ))
 
 
