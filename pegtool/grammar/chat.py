@@ -578,12 +578,13 @@ def _text_value(t: Tools, name: str, schema: Any) -> Node:
     if len(ta.string_wrap) == 2:
         wrap_open, wrap_close = ta.string_wrap
         raw = (lit(wrap_open) + capture(Tag.ARG_STRING, schema_text(schema, wrap_close)) + lit(wrap_close)) | raw
-    quoted = q + raw + q
+    head = mk(ta.arg_mid.rstrip()) + _lead_ws(ta.arg_mid)
     if ta.string_quote in ("'", '"') and len(ta.string_wrap) != 2:
         # Python quotes: a string holding escapes is read as Python reads it (``'it\\'s'``)
         after = [d[1:] for d in delims if d.startswith(ta.string_quote)]
-        quoted = lenient(quoted, choice(variants.escaped_python_string(ta.string_quote, after), quoted))
-    return mk(ta.arg_mid.rstrip()) + _lead_ws(ta.arg_mid) + quoted
+        escaped = variants.escaped_python_string(ta.string_quote, after)
+        return lenient(head + q + raw + q, head + choice(escaped, q + raw + q))
+    return head + q + raw + q
 
 
 def _string_delimiters(t: Tools, name: str) -> list[str]:
