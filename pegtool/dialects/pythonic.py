@@ -67,7 +67,7 @@ from pegtool.grammar.builder import (
 )
 from pegtool.grammar.ir import Node, Tag
 from pegtool.grammar.schema_struct import ordered_members, property_order
-from pegtool.grammar.variants import repair
+from pegtool.grammar.variants import PYTHON_END, PYTHON_START, repair
 
 if TYPE_CHECKING:
     from pegtool.parser.engine import CaptureNode
@@ -82,9 +82,6 @@ class Section:
     end: str
     separator: str = ", "
 
-
-#: Llama 4's wrapper around a pythonic list (read, never generated)
-PYTHON_START, PYTHON_END = "<|python_start|>", "<|python_end|>"
 
 LFM2 = Section("<|tool_call_start|>[", "]<|tool_call_end|>")
 BARE_LIST = Section("[", "]")

@@ -24,7 +24,8 @@ Variants, by the evidence that triggers them:
   write ``marker name{json}`` calls (newer Mistral);
 * **loose call objects** — JSON calls in any key order and layout, ``arguments`` / ``parameters``,
   extra keys (``"type": "function"``), a nested ``function`` object, single-quoted keys, a list of
-  calls; a ``<|python_tag|>`` before a JSON call that has no start marker (Llama 3.x) is dropped;
+  calls; a ``<|python_tag|>`` before a JSON call that has no start marker (Llama 3.x) is dropped, and so
+  are ``<|python_start|>`` … ``<|python_end|>`` around it (Llama 4);
 * **arguments** — a JSON-encoded string holding the object, or a Python literal dict;
 * **raw values** — a value's end marker only ends it when the next argument or the call end
   follows (``print("</arg_value>")`` stays inside the value);
@@ -66,6 +67,8 @@ from pegtool.grammar.ir import Node, Tag
 _MARKER = re.compile(r"<\|?/?[^<>\s|｜]+\|?>|<｜[^｜]+｜>|\[[A-Z_]+\]")
 #: Llama 3.x's tool-call token, written before a JSON call in a dialect that renders none.
 PYTHON_TAG = "<|python_tag|>"
+#: Llama 4's python tokens, which its models may write around a call
+PYTHON_START, PYTHON_END = "<|python_start|>", "<|python_end|>"
 #: Layouts of the first key of a JSON call that has no start marker (pretty-printed, in a list).
 _JSON_OPENINGS = ("{ ", "{\n", "{\n  ", "{\n    ", "{\n\t", "[{", "[ {", "[\n  {\n    ", "[\n{\n  ", "[\n  {")
 _NAME_CHARS = [("a", "z"), ("A", "Z"), ("0", "9"), ("_", "_"), ("-", "."), ("$", "$"), ("\u00c0", "\uffff")]
@@ -261,14 +264,18 @@ def read_region(b: GrammarBuilder, t: Tools, names: Sequence[str], strict_one: N
             stops.append(first)
     bare = not (section or t.call_start.strip())
     if bare and t.format is ToolFormat.JSON_NATIVE and jc is not None:
-        opener = opt(repair(f"a {PYTHON_TAG} before the call was dropped", lit(PYTHON_TAG)) + space())
-        stops.append(PYTHON_TAG)
+        opener = opt(choice(repair(f"a {PYTHON_TAG} before the call was dropped", lit(PYTHON_TAG)),
+                            repair(f"the call was wrapped in {PYTHON_START} … {PYTHON_END}", lit(PYTHON_START)))
+                     + space())
+        stops += [PYTHON_TAG, PYTHON_START]
         key = jc.outer_keys[0] if jc.function_field else (jc.keys[0] if jc.keys else "name")
         heads = ['"' + (jc.name_field or key) + '"', '"type": "function"', '"type":"function"']
         stops += ["{" + h for h in heads[1:]] + [o + h for o in _JSON_OPENINGS for h in heads]
     closer: Node = lit("")
     if close:
         closer = space() + choice(lit(close), repair(f"the calls were written without the {close} marker"))
+    elif bare and t.format is ToolFormat.JSON_NATIVE and jc is not None:
+        closer = opt(space() + lit(PYTHON_END))  # the opener's repair reports the pair
     sep_marker = t.call_separator.strip()
     seps = [x for x in (sep_marker, ",", ";", section) if x]
     sep = space() + opt(choice(*[lit(x) for x in seps])) + space()

@@ -385,6 +385,13 @@ LLAMA4_JSON = Family("fixtures/families/vllm-llama4-json.jinja", (
     Case("one_call", _llama_json(*W_PARIS), calls=(W_PARIS,), strict=True),
     Case("unicode_multiline", _llama_json(*PY), calls=(PY,), strict=True),
     Case("arguments_key", _j({"name": "get_weather", "arguments": W_TOKYO[1]}), calls=(W_TOKYO,), variant=True),
+    # Llama 4's python tokens around the call (vLLM's Llama 4 pythonic tests carry them)
+    Case("python_tokens", "<|python_start|>" + _llama_json(*W_PARIS) + "<|python_end|>", calls=(W_PARIS,),
+         variant=True, repair="wrapped in <|python_start|>"),
+    Case("python_tokens_content", "Let me check.<|python_start|>" + _llama_json(*W_TOKYO) + "<|python_end|>",
+         content="Let me check.", calls=(W_TOKYO,), variant=True, repair="wrapped in <|python_start|>"),
+    Case("python_start_only", "<|python_start|>" + _llama_json(*SPECIAL), calls=(SPECIAL,), variant=True,
+         repair="wrapped in <|python_start|>"),
 ))
 
 
