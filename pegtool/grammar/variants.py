@@ -27,8 +27,11 @@ Variants, by the evidence that triggers them:
   calls; a ``<|python_tag|>`` before a JSON call that has no start marker (Llama 3.x) is dropped, and so
   are ``<|python_start|>`` … ``<|python_end|>`` around it (Llama 4);
 * **arguments** — a JSON-encoded string holding the object, or a Python literal dict;
+* **bare JSON lists** — a list of calls with no marker (xLAM) inside a ```` ```json ```` fence,
+  after ``[TOOL_CALLS]`` or inside ``<tool_call>`` … ``</tool_call>``;
 * **raw values** — a value's end marker only ends it when the next argument or the call end
-  follows (``print("</arg_value>")`` stays inside the value);
+  follows (``print("</arg_value>")`` stays inside the value); a value between Python quotes that
+  holds an escape (``'it\\'s'``) reads as Python reads it (OLMo 3);
 * **open schemas** — a tool whose schema allows other properties reads any argument name;
 * **marker-quoted values** — a JSON-quoted string, a bare word or JSON where the template's own
   notation was due (Gemma 4).
@@ -287,19 +290,27 @@ def read_region(b: GrammarBuilder, t: Tools, names: Sequence[str], strict_one: N
 
 #: The Markdown fence some models put around a bare JSON list of calls (vLLM's xLAM parser tests)
 FENCE_OPEN, FENCE_CLOSE = "```json", "```"
+#: Other families' call markers vLLM's xLAM parser also takes around such a list: (opener, closer)
+LIST_MARKERS = (("[TOOL_CALLS]", ""), ("<tool_call>", "</tool_call>"))
 
 
 def fenced_list(t: Tools, strict_list: Node) -> tuple[Node, tuple[str, ...]] | None:
     """For a dialect whose calls are a bare JSON list (no marker): the list inside a
-    ````` ```json ````` fence, read as a repair, and where content stops for it; else None."""
+    ````` ```json ````` fence, after ``[TOOL_CALLS]`` or inside ``<tool_call>`` … ``</tool_call>``,
+    each read as a repair, and where content stops for them; else None."""
     jc = t.json_call
     if t.format is not ToolFormat.JSON_NATIVE or jc is None or not jc.array_wrapped or t.section_start.strip():
         return None
     key = '"' + (jc.name_field or (jc.keys[0] if jc.keys else "name")) + '"'
-    stops = tuple(f"{FENCE_OPEN}\n{o}{key}" for o in _JSON_OPENINGS if o.startswith("["))
-    node = space() + repair(f"the call list was fenced as {FENCE_OPEN} … {FENCE_CLOSE}", lit(FENCE_OPEN)) \
-        + space() + strict_list + space() + lit(FENCE_CLOSE) + space()
-    return node, stops
+    lists = [o + key for o in _JSON_OPENINGS if o.startswith("[")]
+    stops = [f"{FENCE_OPEN}\n{x}" for x in lists]
+    forms = [repair(f"the call list was fenced as {FENCE_OPEN} … {FENCE_CLOSE}", lit(FENCE_OPEN))
+             + space() + strict_list + space() + lit(FENCE_CLOSE)]
+    for opener, closer in LIST_MARKERS:
+        stops += [opener + gap + x for gap in ("", "\n", " ") for x in lists]
+        form = repair(f"the call list was written after {opener}", lit(opener)) + space() + strict_list
+        forms.append(form + space() + lit(closer) if closer else form)
+    return space() + choice(*forms) + space(), tuple(stops)
 
 
 def _name_stops(t: Tools, names: Sequence[str]) -> list[str]:

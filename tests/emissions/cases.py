@@ -313,6 +313,16 @@ _XLAM_CASES = (
          calls=(W_PARIS,), variant=True, repair="fenced as ```json"),
     Case("pretty_fence", "```json\n[\n  " + _j({"name": "special_function", "arguments": SPECIAL[1]}) + "\n]\n```",
          calls=(SPECIAL,), variant=True, repair="fenced as ```json"),
+    # other families' markers around the list (vLLM's xLAM parser takes them)
+    Case("tool_calls_marker", "[TOOL_CALLS]" + _listed(W_PARIS), calls=(W_PARIS,), variant=True,
+         repair="written after [TOOL_CALLS]"),
+    Case("content_tool_calls_marker", "I'll help you with that. [TOOL_CALLS] " + _listed(SPECIAL, W_TOKYO),
+         content="I'll help you with that.", calls=(SPECIAL, W_TOKYO), variant=True, repair="written after [TOOL_CALLS]"),
+    Case("tool_call_tags", "<tool_call>\n" + _listed(W_PARIS) + "\n</tool_call>", calls=(W_PARIS,), variant=True,
+         repair="written after <tool_call>"),
+    Case("content_tool_call_tags", "Checking.\n<tool_call>" + _listed(PY) + "</tool_call>", content="Checking.",
+         calls=(PY,), variant=True, repair="written after <tool_call>"),
+    Case("tags_in_prose", "I never write <tool_call> tags.", content="I never write <tool_call> tags."),
 )
 XLAM_LLAMA = Family("fixtures/families/vllm-xlam-llama.jinja", _XLAM_CASES)
 XLAM_QWEN = Family("fixtures/families/vllm-xlam-qwen.jinja", _XLAM_CASES)
