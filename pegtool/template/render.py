@@ -41,25 +41,7 @@ from pegtool.template.sandbox import (
 )
 from pegtool.template.source import TemplateSource
 
-_SCALARS = (str, int, float, bool, type(None))
-_ATOMS = frozenset(_SCALARS)  # immutable JSON scalars: shared, never copied
-
-
-def data_copy(obj: Any) -> Any:
-    """A deep copy of JSON-like data (dicts, lists, scalars), several times faster than
-    ``copy.deepcopy`` on tool schemas; anything else is deep-copied as usual.
-
-    >>> a = {"x": [1, {"y": "z"}]}; b = data_copy(a); b["x"][1]["y"] = 0; a
-    {'x': [1, {'y': 'z'}]}
-    """
-    kind = type(obj)
-    if kind is dict:
-        return {k: data_copy(v) for k, v in obj.items()}
-    if kind is list:
-        return [data_copy(v) for v in obj]
-    if kind in _SCALARS:
-        return obj
-    return copy.deepcopy(obj)
+_ATOMS = frozenset((str, int, float, bool, type(None)))  # immutable JSON scalars: shared, never copied
 
 
 def _fresh(v: Any) -> Any:
