@@ -51,12 +51,13 @@ Stack = tuple[str, Any] | None
 def scan(text: str, pos: int, stack: Stack, mode: int, partial: bool) -> tuple[str, int, Stack, int]:
     """Scan from ``pos`` in ``mode`` with ``stack`` open: ``(DONE, end, None, AFTER)`` when the
     top-level value ends at ``end``; ``(MORE, at, stack, mode)`` when the text ended inside the
-    value (resume there; partial mode only); ``(FAIL, pos, ...)`` when it is not JSON."""
+    value (resume there); ``(FAIL, pos, ...)`` when it is not JSON. ``partial``: a number the text
+    ends in may go on (in full mode it ends with the text)."""
     n = len(text)
     while True:
         if mode == VALUE:
             if pos >= n:
-                return (MORE, pos, stack, mode) if partial else (FAIL, pos, stack, mode)
+                return MORE, pos, stack, mode
             ch = text[pos]
             if ch == '"':
                 pos, mode = pos + 1, STRING
@@ -71,7 +72,7 @@ def scan(text: str, pos: int, stack: Stack, mode: int, partial: bool) -> tuple[s
                 word = _WORDS[ch]
                 if text.startswith(word, pos):
                     pos, mode = pos + len(word), AFTER
-                elif partial and n - pos < len(word) and word.startswith(text[pos:]):
+                elif n - pos < len(word) and word.startswith(text[pos:]):
                     return MORE, pos, stack, mode
                 else:
                     return FAIL, pos, stack, mode
@@ -81,7 +82,7 @@ def scan(text: str, pos: int, stack: Stack, mode: int, partial: bool) -> tuple[s
             end = _STRING_BODY(text, pos).end()  # type: ignore[union-attr]
             if end < n and text[end] == '"':
                 pos, mode = end + 1, (AFTER if mode == STRING else COLON)
-            elif partial and (end == n or _OPEN_ESCAPE(text, end)):
+            elif end == n or _OPEN_ESCAPE(text, end):
                 return MORE, end, stack, mode
             else:
                 return FAIL, end, stack, mode
@@ -90,8 +91,7 @@ def scan(text: str, pos: int, stack: Stack, mode: int, partial: bool) -> tuple[s
         else:
             step = _between(text, pos, stack, mode)
             if step[0] is not None:
-                kind = step[0]
-                return (kind, pos, stack, mode) if kind == MORE and partial else (FAIL, pos, stack, mode)
+                return step[0], pos, stack, mode
             _, pos, stack, mode = step
 
 
@@ -121,12 +121,12 @@ def _between(text: str, pos: int, stack: Stack, mode: int) -> tuple[str | None, 
 
 
 def _number_end(text: str, pos: int, partial: bool) -> int:
-    """The end of the number at ``pos``; -2: the text ends where it may go on (partial mode);
-    -1: no number."""
+    """The end of the number at ``pos``; -2: the text ends where it may go on (a lone ``-``; in
+    partial mode also digits, ``.`` or an exponent mark); -1: no number."""
     n = len(text)
     m = _NUMBER(text, pos)
     if m is None:
-        return -2 if partial and text[pos:] == "-" else -1
+        return -2 if text[pos:] == "-" else -1
     end = m.end()
     if not partial:
         return end
@@ -180,22 +180,17 @@ def json_matcher(entry: str, partial: bool) -> Any:
                 return -2 - pos
             return -1
         kind, at, stack, mode = scan(c.text, pos, None, VALUE, partial)
-        if kind == MORE:
+        if kind == MORE and partial:
             c.hit, c.tentative = True, True
             c.leaf = (JsonRun(stack, mode, at), pos)
             return -2 - n
-        if not partial and (at >= n or kind == FAIL and _reached_end(c.text, pos)):
+        if not partial and (kind == MORE or at >= n):  # full mode: the scan looked at the end
             c.hit = True
             if c.ends is not None:
                 c.ends.append((None, pos))
         return at if kind == DONE else -1
 
     return m
-
-
-def _reached_end(text: str, pos: int) -> bool:
-    """Full mode: whether a failed scan from ``pos`` failed for want of text (it looked at the end)."""
-    return scan(text, pos, None, VALUE, True)[0] == MORE
 
 
 @functools.lru_cache(maxsize=1)
