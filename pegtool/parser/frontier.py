@@ -157,10 +157,10 @@ class LoopRun:
         return LoopRun(self.loop, run.count, self.anchor, self.make_ctx), at
 
     def reads_from(self, start: int, old_n: int) -> int:
-        return 0  # the resumed loop runs on the whole text
+        return 0  # the resumed loop runs on the whole text: never given a shifted window
 
     def shifted(self, delta: int) -> LoopRun:
-        return self if delta == 0 else LoopRun(self.loop, self.count, self.anchor + delta, self.make_ctx)
+        return self
 
 
 Run = UntilRun | CharRun | LoopRun | JsonRun

@@ -93,9 +93,7 @@ class Lane:
         if not chain or chain[-1].tag is not self.tag or chain[-1].start != self.start:
             return None
         end = chain[-1].end
-        w, base = session.window(self.pos)
-        if base > self.pos:
-            return None
+        w, base = session.window(self.pos)  # base <= self.pos
         if self.kind == "json":
             piece = w[self.pos - base:end - base].rstrip()
             self.upto = end
