@@ -140,11 +140,13 @@ class XgrammarJudge:
     """xgrammar's compiler and matcher over the vocabulary of a llama.cpp judge."""
 
     def __init__(self, llama_judge: Any) -> None:
-        self.xgr = import_xgrammar()
         ll, vocab = llama_judge._ll, llama_judge._vocab  # noqa: SLF001
-        pieces = [llama_judge.piece(t) for t in range(ll.llama_vocab_n_tokens(vocab))]
-        self.eog = llama_judge.eog_token
-        self.info = self.xgr.TokenizerInfo(pieces, self.xgr.VocabType.RAW, stop_token_ids=[self.eog])
+        self._setup([llama_judge.piece(t) for t in range(ll.llama_vocab_n_tokens(vocab))], llama_judge.eog_token)
+
+    def _setup(self, pieces: list[bytes], eog: int) -> None:
+        self.xgr = import_xgrammar()
+        self.eog = eog
+        self.info = self.xgr.TokenizerInfo(pieces, self.xgr.VocabType.RAW, stop_token_ids=[eog])
         self.compiler = self.xgr.GrammarCompiler(self.info, max_threads=1, cache_enabled=False)
         self._compiled = _Cache(64)
         self.compile_seconds = 0.0
@@ -172,26 +174,15 @@ class XgrammarJudge:
         m = self.xgr.GrammarMatcher(compiled)
         return all(m.accept_token(t) for t in tokens) and bool(m.accept_token(self.eog))
 
-class XgrammarByteJudge:
+
+class XgrammarByteJudge(XgrammarJudge):
     """xgrammar's compiler and matcher over a byte vocabulary (256 one-byte tokens and an end
     token): the same EBNF judged on the UTF-8 bytes of a text. Compiling over the GGUF's 262k
     tokens takes seconds per grammar, over 257 it takes a millisecond, so this judges the whole
     corpus while :class:`XgrammarJudge` judges a sample on the real vocabulary."""
 
     def __init__(self) -> None:
-        self.xgr = import_xgrammar()
-        pieces = [bytes([i]) for i in range(256)] + [b"<end>"]
-        self.eog = 256
-        info = self.xgr.TokenizerInfo(pieces, self.xgr.VocabType.RAW, stop_token_ids=[self.eog])
-        self.compiler = self.xgr.GrammarCompiler(info, max_threads=1, cache_enabled=False)
-        self._compiled = _Cache(64)
+        self._setup([bytes([i]) for i in range(256)] + [b"<end>"], 256)
 
     def accepts_text(self, ebnf: str, text: str) -> bool:
-        compiled = self._compiled.get(ebnf)
-        if compiled is None:
-            try:
-                compiled = self._compiled.remember(ebnf, self.compiler.compile_grammar(ebnf))
-            except RuntimeError as exc:
-                raise GrammarError(f"xgrammar rejects the grammar: {str(exc)[:300]}") from exc
-        m = self.xgr.GrammarMatcher(compiled)
-        return all(m.accept_token(b) for b in text.encode("utf-8", "surrogatepass")) and bool(m.accept_token(self.eog))
+        return self.accepts_tokens(ebnf, list(text.encode("utf-8", "surrogatepass")))
