@@ -8,21 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from call_texts import TOOLS, call_texts
 
-from pegtool.analysis import analyze
 from pegtool.analysis.roundtrip import (
     SCENARIOS,
-    _message,
-    _skip_reason,
-    check_scenario,
-    load_tools,
-    model_text,
 )
-from pegtool.errors import AnalysisError, PegtoolError
+from pegtool.errors import PegtoolError
 from pegtool.gbnf import Recognizer, to_gbnf
 from pegtool.gbnf.triggers import trigger_regex, triggers_for
 from pegtool.grammar.chat import build_chat_grammar
-from pegtool.template import Renderer, load_template
 
 llama = pytest.importorskip("pegtool.gbnf.llama")
 if not llama.llama_available():
@@ -30,9 +24,6 @@ if not llama.llama_available():
 
 T = Path(__file__).resolve().parents[1] / "templates"
 TEMPLATES = sorted(T.glob("*.jinja"))
-TOOLS = load_tools()
-USER = [{"role": "user", "content": "Please help me."}]
-CALL_SCENARIOS = tuple(name for name, spec in SCENARIOS.items() if spec.get("calls"))
 #: "required" forbids content before the calls, so these are checked against the lazy grammar only
 CONTENT_FIRST = {name for name, spec in SCENARIOS.items() if spec.get("calls") and spec.get("content")}
 
@@ -44,32 +35,6 @@ KNOWN: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def judge() -> Any:
     return llama.LlamaGrammarJudge.default()
-
-
-def _texts(path: Path) -> list[tuple[str, str, Any]]:
-    src = load_template(path)
-    try:
-        a, r = analyze(src), Renderer(src)
-    except AnalysisError:  # every render fails: the template yields no texts
-        return []
-    from pegtool import dialects
-
-    if dialects.renders_history_form(a):
-        # the template renders calls in a history-only form (gpt-oss: the recipient before the
-        # channel) that generation does not write: the parser reads it back as a repair (the round
-        # trip checks that), the grammar holds the model to the form it emits
-        return []
-    out = []
-    for name in CALL_SCENARIOS:
-        spec = SCENARIOS[name]
-        if _skip_reason(a, spec) or check_scenario(r, a, name, TOOLS).status != "pass":
-            continue  # texts that do not round-trip are listed by the round-trip table instead
-        try:
-            gp, text = model_text(r, a, _message(a, spec), TOOLS, USER)
-        except PegtoolError:
-            continue
-        out.append((name, text, (a, gp)))
-    return out
 
 
 _GRAMMARS: dict[tuple[int, str], tuple[Any, Any, Any, list[str]]] = {}
@@ -113,5 +78,5 @@ def _check(judge: Any, name: str, text: str, a: Any, gp: str) -> str:
 def test_round_trip_texts_satisfy_the_grammar(judge: Any, path: Path) -> None:
     if path.stem in KNOWN:
         pytest.xfail(KNOWN[path.stem])
-    problems = [p for name, text, (a, gp) in _texts(path) if (p := _check(judge, name, text, a, gp))]
+    problems = [p for name, text, (a, gp) in call_texts(path) if (p := _check(judge, name, text, a, gp))]
     assert not problems, problems

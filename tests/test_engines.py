@@ -19,14 +19,11 @@ from pegtool.analysis import analyze
 from pegtool.analysis.roundtrip import (
     SCENARIOS,
     _message,
-    _skip_reason,
-    check_scenario,
-    load_tools,
     model_text,
 )
 from pegtool.engines import engine_grammar, gbnf_to_ebnf, gbnf_to_lark
 from pegtool.engines.xgrammar import after_prefix, structural_tag
-from pegtool.errors import AnalysisError, PegtoolError
+from pegtool.errors import PegtoolError
 from pegtool.gbnf import to_gbnf
 from pegtool.grammar.chat import build_chat_grammar
 from pegtool.template import Renderer, load_template
@@ -35,6 +32,8 @@ llama = pytest.importorskip("pegtool.gbnf.llama")
 pytest.importorskip("llguidance")
 if not llama.llama_available():
     pytest.skip("llama-cpp-python is not available", allow_module_level=True)
+
+from call_texts import TOOLS, USER, call_texts  # noqa: E402
 
 from pegtool.engines.judge import (  # noqa: E402
     LlguidanceJudge,
@@ -45,9 +44,6 @@ from pegtool.engines.judge import (  # noqa: E402
 
 T = Path(__file__).resolve().parents[1] / "templates"
 TEMPLATES = sorted(T.glob("*.jinja"))
-TOOLS = load_tools()
-USER = [{"role": "user", "content": "Please help me."}]
-CALLS = tuple(name for name, spec in SCENARIOS.items() if spec.get("calls"))
 #: xgrammar compiles a chat grammar over a 262k-token vocabulary in seconds to tens of seconds:
 #: it judges a sample of the corpus (llguidance judges all of it)
 XGRAMMAR_SAMPLE = ("Qwen3-Coder", "Mistral-Small-3.2-24B-Instruct-2506", "GLM-4.6")
@@ -72,31 +68,14 @@ def judges() -> tuple[Any, Any, Any]:
 @functools.cache
 def _cases(path: Path) -> tuple[str, list[str]]:
     """(whole-output GBNF of tool_choice "auto", round-trip texts) of one template."""
-    src = load_template(path)
-    try:
-        a, r = analyze(src), Renderer(src)
-    except AnalysisError:
+    cases = call_texts(path)
+    if not cases:
         return "", []
-    from pegtool import dialects
-
-    if dialects.renders_history_form(a):  # gpt-oss: history renders a form generation never writes
-        return "", []
-    texts, gp = [], ""
-    for name in CALLS:
-        spec = SCENARIOS[name]
-        if _skip_reason(a, spec) or check_scenario(r, a, name, TOOLS).status != "pass":
-            continue
-        try:
-            gp, text = model_text(r, a, _message(a, spec), TOOLS, USER)
-        except PegtoolError:
-            continue
-        texts.append(text)
-    if not texts:
-        return "", []
+    a, gp = cases[-1][2]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gbnf = to_gbnf(build_chat_grammar(a, TOOLS, generation_prompt=gp), check=False)
-    return str(gbnf), texts
+    return str(gbnf), [text for _, text, _ in cases]
 
 
 def _malformed(text: str) -> list[str]:
