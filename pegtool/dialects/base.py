@@ -112,8 +112,9 @@ class Notation:
         raise NotImplementedError
 
     def partial_json(self, text: str, node: CaptureNode) -> str:
-        """The JSON prefix a stream may already send for a value still being written: it must
-        only ever be extended. Default: nothing until the value is complete."""
+        """The JSON prefix of a value the output was cut off inside, for the final message
+        (streams send a notation's value only once its argument closes: see
+        ``pegtool.parser.mapper._arg_pair``). Default: nothing (the value is kept as written)."""
         del text, node
         return ""
 
