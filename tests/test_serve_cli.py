@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from serve_support import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja"
@@ -22,12 +21,6 @@ pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_needs_a_model_or_an_upstream_template() -> None:
     from pegtool.cli import EXIT_USAGE, main
 
@@ -35,7 +28,7 @@ def test_serve_needs_a_model_or_an_upstream_template() -> None:
 
 
 def test_serve_command_banner_log_and_stop(gemma_model_path: str) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "pegtool", "serve", gemma_model_path, "--template", str(TEMPLATE),
@@ -43,16 +36,7 @@ def test_serve_command_banner_log_and_stop(gemma_model_path: str) -> None:
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            try:
-                if httpx.get(url + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not come up"
-            time.sleep(0.2)
+        wait_healthy(proc, url, "the server")
         resp = httpx.post(url + "/v1/chat/completions", timeout=120, json={
             "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 4, "temperature": 0})
         assert resp.status_code == 200 and resp.json()["choices"][0]["message"]["role"] == "assistant"

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from serve_support import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja"
@@ -51,32 +50,16 @@ ASK = [{"role": "user", "content": "What's the weather in Paris?"}]
 GREEDY: dict[str, Any] = {"temperature": 0, "extra_body": {"repeat_penalty": 1.3}}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def upstream(gemma_model_path: str) -> Iterator[str]:
-    import httpx
 
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([BINARY, "-m", gemma_model_path, "--host", "127.0.0.1", "--port", str(port),
                              "-c", "2048", "-t", "2", "-np", "1", "--no-repack"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else "llama-server exited"
-            try:
-                if httpx.get(url + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "llama-server did not come up"
-            time.sleep(0.3)
+        wait_healthy(proc, url, "llama-server", every=0.3)
         yield url
     finally:
         proc.terminate()
